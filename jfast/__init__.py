@@ -1,0 +1,3 @@
+"""jfast: a drop-in `java` launcher that restores warm CRIU checkpoints."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,44 @@
+"""The command line: `jfast [java arguments]`, plus jfast's own subcommands.
+
+Invoked as `java` (a symlink), every argument belongs to java. Invoked as
+`jfast`, a first argument naming a subcommand runs it; anything else is a
+java command line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+SUBCOMMANDS = ("demo", "cache")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    invoked_as = os.path.basename(sys.argv[0])
+    if invoked_as != "java" and argv and argv[0] in SUBCOMMANDS:
+        return _subcommand(argv[0], argv[1:])
+    if invoked_as != "java" and argv == ["--jfast-help"]:
+        print(__doc__.strip())
+        return 0
+    from .launcher import main as launch
+    return launch(argv)
+
+
+def _subcommand(name: str, args: list[str]) -> int:
+    from .errors import JfastError
+    try:
+        if name == "demo":
+            from .demo import main as demo
+            return demo(args)
+        from .cachecli import main as cache_main
+        return cache_main(args)
+    except JfastError as e:
+        print(f"jfast {name}: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The only module that speaks to CRIU: finding it, dump and restore."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from .errors import FastPathUnavailable
+from .proc import run
+
+MIN_VERSION = (4, 1)
+SETUP_HINT = "install CRIU >= 4.1 (run ./setup.sh from the jfast checkout)"
+# The program's tree is always dumped from inside its sandbox, at this PID.
+COMMON = ["--ext-unix-sk", "--file-locks"]
+
+
+def find() -> str:
+    """The criu binary: $JFAST_CRIU, else PATH."""
+    path = os.environ.get("JFAST_CRIU") or shutil.which("criu")
+    if not path or not os.access(path, os.X_OK):
+        raise FastPathUnavailable("criu not found", SETUP_HINT)
+    return path
+
+
+def identity(path: str) -> str:
+    st = os.stat(path)
+    return f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+
+
+def version(path: str) -> tuple[int, ...]:
+    res = run([path, "--version"], timeout=10)
+    m = re.search(r"Version:\s*(\d+)\.(\d+)", res.stdout)
+    if res.returncode != 0 or not m:
+        raise FastPathUnavailable("criu does not run", (res.stderr or res.stdout).strip()[:200])
+    return int(m.group(1)), int(m.group(2))
+
+
+def require_usable(path: str) -> str:
+    """Check the version before making a checkpoint; returns it as text."""
+    v = version(path)
+    if v < MIN_VERSION:
+        raise FastPathUnavailable(
+            f"criu {v[0]}.{v[1]} is too old",
+            f"kernel {os.uname().release} needs CRIU >= 4.1: {SETUP_HINT}")
+    return f"{v[0]}.{v[1]}"
+
+
+def log_tail(path: Path, lines: int = 3) -> str:
+    """The last errors of a CRIU log, for the run report."""
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no log"
+    errors = [ln.strip() for ln in text if "Error" in ln and "RLIMIT_NOFILE" not in ln]
+    return " | ".join((errors or text)[-lines:])[:400]
+
+
+def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
+         externals: list[str]) -> None:
+    """Checkpoint the tree rooted at `pid` (a PID inside the sandbox whose
+    init has host PID `init_pid`), leaving it running. CRIU runs inside the
+    sandbox's namespaces, so they are its own and not part of the image."""
+    argv = ["nsenter", "-t", str(init_pid), "-p", "-m", "-i", "-u", "--",
+            criu, "dump", "-t", str(pid), "-D", str(images), "-W", str(work),
+            "-o", "dump.log", "--leave-running", "--tcp-established", *COMMON]
+    for res in externals:
+        argv += ["--external", res]
+    res = run(argv, timeout=300)
+    if res.returncode != 0:
+        raise FastPathUnavailable("criu dump failed", log_tail(work / "dump.log"))
+
+
+def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,
+                 inherit: list[tuple[int, str]]) -> list[str]:
+    """The command the sandbox's init runs to restore: the restored program
+    becomes the init's child (--restore-sibling) and criu exits."""
+    argv = [criu, "restore", "-D", str(images), "-W", str(work), "-o", "restore.log",
+            "--restore-sibling", "--restore-detached", "--pidfile", str(pidfile),
+            "--tcp-close", "--skip-file-rwx-check", *COMMON]
+    for fd, res in inherit:
+        argv += ["--inherit-fd", f"fd[{fd}]:{res}"]
+    return argv

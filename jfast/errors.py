@@ -1,0 +1,25 @@
+"""The one exception root of jfast: every expected failure is a JfastError."""
+
+from __future__ import annotations
+
+
+class JfastError(Exception):
+    """An error with a one-line message that names the fix, and an exit code."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class FastPathUnavailable(JfastError):
+    """The fast path cannot be taken; the program still runs normally.
+
+    `reason` is a short machine-friendly phrase for the run report."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail

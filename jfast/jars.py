@@ -1,0 +1,82 @@
+"""The agent and demo jars: found in the installed package, or built from a
+checkout's sources with javac when they are missing or older than them.
+
+The package build (setup.py) calls `build()` so an installed jfast carries
+both jars; `bin/jfast` in a checkout builds them on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import FastPathUnavailable
+
+PACKAGE = Path(__file__).resolve().parent
+DATA = PACKAGE / "data"
+CHECKOUT = PACKAGE.parent
+AGENT_SOURCES = CHECKOUT / "java-agent"
+DEMO_SOURCES = PACKAGE / "demo"
+JAVAC_FLAGS = ["--release", "11", "-XDstringConcat=inline", "-nowarn"]
+
+
+def _sources(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.java")) if root.is_dir() else []
+
+
+def _newest(paths: list[Path]) -> float:
+    return max((p.stat().st_mtime for p in paths), default=0.0)
+
+
+def _jar_tool(javac: str) -> str:
+    jar = Path(javac).resolve().with_name("jar")
+    return str(jar) if jar.exists() else "jar"
+
+
+def build(out_dir: Path, javac: str | None = None) -> None:
+    """Compile the agent (with the API) and the demo into `out_dir`."""
+    javac = javac or shutil.which("javac")
+    if not javac:
+        raise RuntimeError("javac not found: install a JDK (e.g. openjdk-17-jdk-headless)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    agent_src = _sources(AGENT_SOURCES / "src")
+    with tempfile.TemporaryDirectory() as tmp:
+        classes = Path(tmp) / "agent"
+        subprocess.run([javac, *JAVAC_FLAGS, "-d", str(classes), *map(str, agent_src)], check=True)
+        _jar(javac, out_dir / "jfast-agent.jar", classes, AGENT_SOURCES / "MANIFEST.MF")
+        demo_src = _sources(DEMO_SOURCES)
+        if not demo_src:
+            return
+        demo = Path(tmp) / "demo"
+        subprocess.run([javac, *JAVAC_FLAGS, "-d", str(demo), "-cp", str(classes),
+                        *map(str, demo_src)], check=True)
+        # The demo carries the API class it calls, like a real program would.
+        shutil.copytree(classes / "dev" / "jfast", demo / "dev" / "jfast",
+                        ignore=shutil.ignore_patterns("agent"), dirs_exist_ok=True)
+        _jar(javac, out_dir / "jfast-demo.jar", demo, None)
+
+
+def _jar(javac: str, target: Path, classes: Path, manifest: Path | None) -> None:
+    tmp = target.with_suffix(".tmp")
+    argv = [_jar_tool(javac), "--create", "--file", str(tmp)]
+    if manifest:
+        argv += ["--manifest", str(manifest)]
+    subprocess.run([*argv, "-C", str(classes), "."], check=True)
+    os.replace(tmp, target)
+
+
+def locate(name: str) -> Path:
+    """Path of `jfast-agent.jar` or `jfast-demo.jar`, building it in a checkout."""
+    jar = DATA / name
+    sources = _sources(AGENT_SOURCES) + _sources(DEMO_SOURCES)
+    try:
+        if sources and (not jar.exists() or jar.stat().st_mtime < _newest(sources)):
+            build(DATA)
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
+        raise FastPathUnavailable(f"cannot build {name}", str(e)) from e
+    if not jar.exists():
+        raise FastPathUnavailable(f"{name} is missing", "reinstall jfast")
+    return jar

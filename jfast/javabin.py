@@ -1,0 +1,44 @@
+"""Finding the real java: $JFAST_JAVA, else $JAVA_HOME/bin/java, else PATH,
+never jfast itself (jfast is often installed as a `java` symlink)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .errors import JfastError
+
+
+def _is_jfast(path: str) -> bool:
+    real = os.path.realpath(path)
+    if real == os.path.realpath(sys.argv[0]):
+        return True
+    try:
+        with open(real, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return False
+    # A Python launcher script (bin/jfast or a console-script wrapper).
+    return head.startswith(b"#!") and b"jfast" in head
+
+
+def _usable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK) and not _is_jfast(path)
+
+
+def find_java(env: dict[str, str]) -> str:
+    explicit = env.get("JFAST_JAVA")
+    if explicit:
+        if not _usable(explicit):
+            raise JfastError(f"JFAST_JAVA={explicit} is not a java executable: point it at "
+                             "a JDK's bin/java", 127)
+        return explicit
+    home = env.get("JAVA_HOME")
+    if home and _usable(os.path.join(home, "bin", "java")):
+        return os.path.join(home, "bin", "java")
+    for d in env.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(d or ".", "java")
+        if _usable(candidate):
+            return candidate
+    raise JfastError("no java found on PATH (other than jfast itself): install a JDK "
+                     "or set JFAST_JAVA", 127)

@@ -1,0 +1,238 @@
+"""java's command-line grammar (JDK 11-21 launcher), parsed to understand a run.
+
+jfast never rewrites the user's arguments: this module only works out what
+the command launches (a jar, a main class, a module or a source file), which
+files it depends on, and whether it is an informational invocation that
+should go straight to java.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+# Options whose value is the next argument (java's "white-space options").
+OPTIONS_WITH_VALUE = frozenset({
+    "-cp", "-classpath", "--class-path",
+    "-p", "--module-path", "--upgrade-module-path",
+    "--add-modules", "--limit-modules", "--enable-native-access",
+    "--add-exports", "--add-opens", "--add-reads", "--patch-module",
+    "--source",
+})
+CLASSPATH_OPTIONS = frozenset({"-cp", "-classpath", "--class-path"})
+MODULE_OPTIONS = frozenset({"-m", "--module"})
+
+# Invocations that print something and exit (or only describe the JVM):
+# they go straight to java.
+INFO_OPTIONS = frozenset({
+    "-version", "--version", "-showversion", "--show-version",
+    "-fullversion", "--full-version",
+    "-h", "-help", "--help", "-?", "-X", "--help-extra",
+    "--dry-run", "--list-modules", "--validate-modules",
+    "-d", "--describe-module",
+})
+INFO_PREFIXES = ("-XshowSettings", "--describe-module=", "-Xshare:dump")
+
+# Options under which a checkpoint would be wrong or useless: debuggers,
+# start-up diagnostics a restored run could not reprint, archive dumping.
+PASSTHROUGH_PREFIXES = (
+    "-agentlib:jdwp", "-Xrunjdwp", "-Xdebug",
+    "-verbose", "-Xlog", "-XX:+Print", "-XX:ArchiveClassesAtExit",
+    "-XX:+AutoCreateSharedArchive", "-XX:DumpLoadedClassList",
+    "-XX:+StartFlightRecording", "-XX:StartFlightRecording",
+)
+
+
+class ArgfileError(ValueError):
+    """An @argfile could not be read."""
+
+
+@dataclass
+class JavaCommand:
+    """What a java command line launches."""
+
+    argv: list[str]                     # exactly as given (passed to java unchanged)
+    options: list[str] = field(default_factory=list)   # JVM options, expanded
+    mode: str = "invalid"               # jar | class | module | source | info | invalid
+    target: str = ""                    # jar path, class name, module[/class] or source file
+    app_args: list[str] = field(default_factory=list)
+    classpath: list[str] = field(default_factory=list)
+    module_path: list[str] = field(default_factory=list)
+    passthrough: str | None = None      # why the fast path does not apply, if so
+
+    @property
+    def launchable(self) -> bool:
+        return self.passthrough is None
+
+
+def tokenize(text: str) -> list[str]:
+    """Split argfile or JDK_JAVA_OPTIONS text the way the java launcher does.
+
+    White space separates arguments; single or double quotes group; inside
+    quotes a backslash escapes (\\n, \\t, \\r, \\f, \\\\, quotes) and a
+    backslash at the end of a line continues it; '#' starts a comment
+    outside quotes."""
+    args: list[str] = []
+    cur: list[str] = []
+    in_token = False
+    quote = ""
+    i, n = 0, len(text)
+    escapes = {"n": "\n", "t": "\t", "r": "\r", "f": "\f"}
+    while i < n:
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = ""
+            elif c == "\\" and i + 1 < n:
+                nxt = text[i + 1]
+                i += 1
+                if nxt == "\n" or (nxt == "\r"):
+                    # Line continuation: drop the newline and leading blanks.
+                    if nxt == "\r" and i + 1 < n and text[i + 1] == "\n":
+                        i += 1
+                    while i + 1 < n and text[i + 1] in " \t":
+                        i += 1
+                else:
+                    cur.append(escapes.get(nxt, nxt))
+            else:
+                cur.append(c)
+        elif c in "'\"":
+            quote = c
+            in_token = True
+        elif c == "#" and not in_token:
+            while i < n and text[i] not in "\r\n":
+                i += 1
+            continue
+        elif c in " \t\r\n\f":
+            if in_token:
+                args.append("".join(cur))
+                cur, in_token = [], False
+        else:
+            cur.append(c)
+            in_token = True
+        i += 1
+    if in_token:
+        args.append("".join(cur))
+    return args
+
+
+def _read_argfile(path: str, cwd: str) -> list[str]:
+    try:
+        with open(os.path.join(cwd, path), encoding="utf-8", errors="surrogateescape") as f:
+            return tokenize(f.read())
+    except OSError as e:
+        raise ArgfileError(f"cannot read argument file {path!r}: {e.strerror}") from e
+
+
+def expand_classpath(value: str, cwd: str) -> list[str]:
+    """Split a class path and expand `dir/*` wildcards like the launcher."""
+    entries: list[str] = []
+    for entry in value.split(os.pathsep):
+        entry = entry or "."
+        if entry == "*" or entry.endswith(os.sep + "*"):
+            d = os.path.join(cwd, entry[:-1] or ".")
+            try:
+                names = sorted(os.listdir(d))
+            except OSError:
+                continue
+            entries += [os.path.join(entry[:-1], nm) for nm in names
+                        if nm.lower().endswith(".jar")]
+        else:
+            entries.append(entry)
+    return entries
+
+
+def _is_source_file(arg: str, cwd: str) -> bool:
+    return arg.endswith(".java") and os.path.isfile(os.path.join(cwd, arg))
+
+
+def parse(argv: list[str], env: dict[str, str] | None = None,
+          cwd: str | None = None) -> JavaCommand:
+    """Parse java's arguments. Raises ArgfileError for an unreadable @file."""
+    env = os.environ if env is None else env
+    cwd = cwd or os.getcwd()
+    cmd = JavaCommand(argv=list(argv))
+
+    # JDK_JAVA_OPTIONS is prepended by the `java` launcher, @files expanded.
+    head = tokenize(env.get("JDK_JAVA_OPTIONS", ""))
+    queue: list[tuple[str, bool]] = [(a, True) for a in head] + [(a, False) for a in argv]
+    expand_files = True
+    classpath_value: str | None = None
+    saw_jar = saw_source = False
+    i = 0
+    while i < len(queue):
+        arg, _ = queue[i]
+        i += 1
+        if expand_files and arg.startswith("@") and not arg.startswith("@@"):
+            queue[i:i] = [(a, False) for a in _read_argfile(arg[1:], cwd)]
+            continue
+        if arg.startswith("@@"):
+            arg = arg[1:]
+        if arg == "--disable-@files":
+            expand_files = False
+            cmd.options.append(arg)
+            continue
+        if not arg.startswith("-") or arg == "-":
+            # The main target: what follows it belongs to the program.
+            rest = [a for a, _ in queue[i:]]
+            cmd.target = arg
+            cmd.app_args = rest
+            if saw_jar:
+                cmd.mode = "jar"
+            elif saw_source or _is_source_file(arg, cwd):
+                cmd.mode = "source"
+            else:
+                cmd.mode = "class"
+            break
+        if arg in INFO_OPTIONS or arg.startswith(INFO_PREFIXES):
+            cmd.options.append(arg)
+            cmd.mode = "info"
+            cmd.passthrough = f"informational option {arg}"
+            return cmd
+        if arg in MODULE_OPTIONS or arg.startswith("--module="):
+            if "=" in arg:
+                cmd.target = arg.split("=", 1)[1]
+            elif i < len(queue):
+                cmd.target = queue[i][0]
+                i += 1
+            cmd.mode = "module"
+            cmd.app_args = [a for a, _ in queue[i:]]
+            break
+        if arg == "-jar":
+            saw_jar = True
+            cmd.options.append(arg)
+            continue
+        name, eq, inline = arg.partition("=")
+        if arg in OPTIONS_WITH_VALUE or (eq and name in OPTIONS_WITH_VALUE):
+            if eq:
+                value = inline
+            elif i < len(queue):
+                value = queue[i][0]
+                i += 1
+            else:
+                cmd.passthrough = f"option {arg} needs a value"
+                return cmd
+            cmd.options += [name, value]
+            if name in CLASSPATH_OPTIONS:
+                classpath_value = value
+            elif name in ("-p", "--module-path"):
+                cmd.module_path += expand_classpath(value, cwd)
+            elif name == "--source":
+                saw_source = True
+            continue
+        cmd.options.append(arg)
+
+    if cmd.mode == "invalid":
+        cmd.passthrough = "no main class, -jar, -m or source file"
+        return cmd
+    for opt in cmd.options:
+        if opt.startswith(PASSTHROUGH_PREFIXES):
+            cmd.passthrough = f"option {opt} does not mix with checkpoints"
+            return cmd
+    if cmd.mode == "jar":
+        cmd.classpath = [cmd.target]
+    elif classpath_value is not None:
+        cmd.classpath = expand_classpath(classpath_value, cwd)
+    elif cmd.mode == "class":
+        cmd.classpath = expand_classpath(env.get("CLASSPATH", "."), cwd)
+    return cmd

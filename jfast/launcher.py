@@ -1,0 +1,108 @@
+"""`jfast ARGS...` == `java ARGS...`: restore a checkpoint when there is one,
+else start the program (making a checkpoint), else start java as it is.
+
+Whatever fails on the fast path, the program still runs: jfast then execs
+the real java with the user's arguments unchanged, after writing the run
+report with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import cache, criu, javacli, stdio
+from .errors import FastPathUnavailable, JfastError
+from .javabin import find_java
+from .log import verbose, warn
+from .report import Report
+
+
+def main(argv: list[str]) -> int:
+    report = Report()
+    env = dict(os.environ)
+    try:
+        java = find_java(env)
+    except JfastError as e:
+        warn(str(e))
+        return e.exit_code
+    if env.get("JFAST_DISABLE", "") not in ("", "0"):
+        return _exec_java(java, argv, env, report, "passthrough", "JFAST_DISABLE is set")
+    cwd = os.getcwd()
+    try:
+        cmd = javacli.parse(argv, env, cwd)
+    except javacli.ArgfileError as e:
+        return _exec_java(java, argv, env, report, "passthrough", str(e))
+    report.program = cmd.target
+    if not cmd.launchable:
+        return _exec_java(java, argv, env, report, "passthrough", cmd.passthrough)
+    report.lap("parse")
+    io = None
+    try:
+        io = stdio.prepare()
+        return _fast(cmd, java, env, cwd, io, report)
+    except FastPathUnavailable as e:
+        if io is not None:
+            io.abandon()
+        return _exec_java(java, argv, env, report, "fallback", str(e))
+
+
+def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
+          io: stdio.Stdio, report: Report) -> int:
+    from . import warmup      # the cold path's modules load only when needed
+
+    ready = warmup.ready_mode(env)
+    if ready == "none":
+        raise FastPathUnavailable("JFAST_READY=none")
+    criu_path = criu.find()
+    root = cache.cache_dir()
+    try:
+        cache.ensure_dirs(root)
+    except OSError as e:
+        raise FastPathUnavailable("cache directory unusable", f"{root}: {e.strerror}") from e
+    digests = cache.FileDigests(root)
+    from . import jars
+    agent = str(jars.locate("jfast-agent.jar"))
+    material = cache.key_material(cmd, java, criu.identity(criu_path), io.shape, digests,
+                                  env, cwd, digests.digest(agent))
+    try:
+        digests.save()
+    except OSError:
+        pass
+    entry = cache.Entry(root, cache.key_of(material))
+    report.key = entry.key
+    report.lap("key")
+    meta = entry.meta()
+    if meta is not None:
+        from .restore import restore
+        verbose(f"restoring {entry.key}")
+        report.outcome = "restored"
+        report.ready_point = meta.get("ready_point")
+        code = restore(entry, meta, criu_path, io, env, report)
+    else:
+        plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
+                           criu_version=criu.require_usable(criu_path), agent_jar=agent,
+                           ready=ready, material=material)
+        verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready})")
+        report.outcome = "started"
+        code = warmup.ColdRun(plan, report).run()
+    report.exit_status = code
+    report.write()
+    return code
+
+
+def _exec_java(java: str, argv: list[str], env: dict[str, str], report: Report,
+               outcome: str, reason: str | None) -> int:
+    """Become the real java: the same arguments, environment and fds."""
+    report.outcome = outcome
+    report.reason = reason
+    if outcome == "fallback":
+        verbose(f"starting java normally: {reason}")
+    report.write()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(java, [java, *argv], env)
+    except OSError as e:
+        warn(f"cannot run {java}: {e.strerror}: check JFAST_JAVA, JAVA_HOME or PATH")
+        return 127

@@ -1,0 +1,291 @@
+"""The sandbox: fresh pid, mount, ipc and uts namespaces with a tiny init.
+
+Process tree (host view):
+
+    jfast ── holder ── init (PID 1 in the sandbox) ── program (PID 1000+)
+
+The holder exists so that jfast itself never enters the new pid namespace;
+it only relays the init's exit status. The init mounts a private /proc,
+forwards signals, reaps orphans and exits with the program's status
+(128+N for a death by signal N). When the init exits the kernel kills
+everything left in the sandbox, so nothing outlives a run.
+
+The program runs at PID 1000 or above so that a later `criu restore` in a
+fresh sandbox never finds its PIDs taken by criu itself (DESIGN.md s.3).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+PR_SET_PDEATHSIG = 1
+
+PROGRAM_PID = 1000
+# Signals the init passes on to the program, as a terminal or a service
+# manager would deliver them to java.
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+             signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT,
+             signal.SIGTSTP)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def exit_code(status: int) -> int:
+    """A wait status as a shell reports it: the code, or 128+N for signal N."""
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+@dataclass
+class Spawn:
+    """What the init starts: `argv` exec'd at PID 1000 (a fresh program), or
+    run as a helper whose `--pidfile` names the program it restored."""
+
+    argv: list[str]
+    env: dict[str, str]
+    fds: dict[int, int] = field(default_factory=dict)   # target fd -> our fd
+    restore_pidfile: str | None = None                  # set for criu restore
+
+
+class Sandbox:
+    """A running sandbox; `init_pid` and `holder_pid` are host PIDs."""
+
+    def __init__(self, spawn: Spawn) -> None:
+        status_r, status_w = os.pipe()
+        self._spawn = spawn
+        self.holder_pid = os.fork()
+        if self.holder_pid == 0:
+            self._holder(status_w)          # never returns
+        os.close(status_w)
+        self._status = os.fdopen(status_r, "r", buffering=1)
+        self.init_pid = int(self._read_status("init"))
+        self._returncode: int | None = None
+
+    # -- parent side -------------------------------------------------------
+
+    def _read_status(self, expect: str) -> str:
+        line = self._status.readline().strip()
+        word, _, rest = line.partition(" ")
+        if word != expect:
+            raise OSError(f"sandbox failed to start ({line or 'no answer'})")
+        return rest
+
+    def next_status(self) -> tuple[str, str]:
+        """The init's next report: ('started'|'restored', pid) or ('failed', why)."""
+        line = self._status.readline().strip()
+        word, _, rest = line.partition(" ")
+        return (word or "failed"), (rest or "sandbox died")
+
+    def program_pid(self) -> int | None:
+        """Host PID of the program (the init's child), or None."""
+        try:
+            with open(f"/proc/{self.init_pid}/task/{self.init_pid}/children") as f:
+                kids = f.read().split()
+        except OSError:
+            return None
+        return int(kids[-1]) if kids else None
+
+    def send_signal(self, sig: int) -> None:
+        try:
+            os.kill(self.init_pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """Kill the whole sandbox (the init's death takes every process with it)."""
+        for pid in (self.init_pid, self.holder_pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def poll(self) -> int | None:
+        if self._returncode is None:
+            pid, status = os.waitpid(self.holder_pid, os.WNOHANG)
+            if pid:
+                self._returncode = exit_code(status)
+        return self._returncode
+
+    def wait(self) -> int:
+        while self._returncode is None:
+            try:
+                _, status = os.waitpid(self.holder_pid, 0)
+            except ChildProcessError:
+                self._returncode = 255
+                break
+            self._returncode = exit_code(status)
+        self._status.close()
+        return self._returncode
+
+    def pidfd(self) -> int:
+        return os.pidfd_open(self.holder_pid)
+
+    def forwarding(self) -> _Forwarding:
+        """While active, signals sent to jfast go to the program."""
+        return _Forwarding(self)
+
+    # -- holder and init (forked children; they never return) -------------
+
+    def _holder(self, status_w: int) -> None:
+        code = 255
+        try:
+            # Our own process group: a terminal's ^C reaches jfast alone, and
+            # jfast forwards it, so the program never gets it twice.
+            os.setpgid(0, 0)
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            for sig in FORWARDED:
+                signal.signal(sig, signal.SIG_IGN)
+            _close_fds_except({0, 1, 2, status_w, *self._spawn.fds.values()})
+            _check(_libc.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS),
+                   "unshare")
+            init = os.fork()
+            if init == 0:
+                self._init(status_w)
+            _close_quietly(self._spawn.fds.values())
+            os.write(status_w, f"init {init}\n".encode())
+            _, status = os.waitpid(init, 0)
+            code = exit_code(status)
+        except BaseException as e:  # noqa: BLE001 - a forked child must not unwind
+            _report(status_w, f"failed {type(e).__name__}: {e}")
+        finally:
+            os._exit(code)
+
+    def _init(self, status_w: int) -> None:
+        code = 255
+        spawn = self._spawn
+        try:
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+            _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+                   "mount /proc")
+            signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+            if spawn.restore_pidfile is None:
+                with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                    f.write(str(PROGRAM_PID - 1))
+            child = os.fork()
+            if child == 0:
+                _exec(spawn, new_session=spawn.restore_pidfile is None)
+            _close_quietly(spawn.fds.values())
+            if spawn.restore_pidfile is not None:
+                _, status = os.waitpid(child, 0)
+                if status != 0:
+                    _report(status_w, f"failed criu restore exited with {exit_code(status)}")
+                    return
+                with open(spawn.restore_pidfile) as f:
+                    child = int(f.read().strip())
+                _report(status_w, f"restored {child}")
+            else:
+                _report(status_w, f"started {child}")
+            code = _supervise(child)
+        except BaseException as e:  # noqa: BLE001
+            _report(status_w, f"failed {type(e).__name__}: {e}")
+        finally:
+            os._exit(code)
+
+
+class _Forwarding:
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.sb = sb
+        self.old: dict[int, object] = {}
+
+    def _forward(self, sig: int, _frame: object) -> None:
+        self.sb.send_signal(sig)
+        if sig == signal.SIGTSTP:
+            # Stop ourselves too, so the shell sees the job stopped.
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+    def __enter__(self) -> _Forwarding:
+        for sig in FORWARDED:
+            self.old[sig] = signal.signal(sig, self._forward)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+
+
+def _report(fd: int, line: str) -> None:
+    try:
+        os.write(fd, (line.replace("\n", " ") + "\n").encode())
+    except OSError:
+        pass
+
+
+def _exec(spawn: Spawn, new_session: bool) -> None:
+    """In the child: lay out the fds, reset signals, exec."""
+    try:
+        if new_session:
+            os.setsid()
+        # Move the fds we hand over above the targets first, then into place.
+        staged = {target: os.dup(src) for target, src in spawn.fds.items()}
+        for target, src in staged.items():
+            os.dup2(src, target, inheritable=True)
+            os.close(src)
+        _close_fds_except(set(staged) | {0, 1, 2})
+        for sig in FORWARDED:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        os.execve(spawn.argv[0], spawn.argv, spawn.env)
+    except BaseException as e:  # noqa: BLE001
+        try:
+            os.write(2, f"jfast: cannot start {spawn.argv[0]}: {e}\n".encode())
+        finally:
+            os._exit(127)
+
+
+def _close_quietly(fds: object) -> None:
+    for fd in set(fds):  # type: ignore[call-overload]
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _close_fds_except(keep: set[int]) -> None:
+    # Inherited fds would end up in the checkpoint (DESIGN.md s.3, fd hygiene).
+    _close_quietly(int(n) for n in os.listdir("/proc/self/fd") if int(n) not in keep)
+
+
+def _supervise(child: int) -> int:
+    """PID 1's loop: forward signals to the program, reap, return its status."""
+    def forward(sig: int, _frame: object) -> None:
+        try:
+            os.kill(child, sig)
+        except ProcessLookupError:
+            pass
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            return 255
+        if pid == child:
+            return exit_code(status)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual smoke test
+    sb = Sandbox(Spawn(argv=sys.argv[1:], env=dict(os.environ)))
+    print(sb.next_status(), file=sys.stderr)
+    sys.exit(sb.wait())

@@ -1,0 +1,156 @@
+"""The program's fds 0-2, named the way CRIU names them, and relays.
+
+A checkpoint holds the program's stdin, stdout and stderr as they were on
+the run that made it. At restore each is replaced by the caller's current
+fd (`--inherit-fd`), so a restored program talks to the terminal, pipe or
+file of the run that restored it. CRIU finds what to replace by a resource
+name; ttys and devices opened outside the sandbox's mount namespace must
+also be declared `--external` at dump time.
+
+Regular files and sockets cannot be handed over as they are: CRIU checks a
+regular file's size at restore, and a socket's peer is outside the image.
+For those the program gets a pipe and jfast copies between the pipe and the
+caller's fd, writing through the caller's own file description so that
+offsets shared with the shell advance as they would under java.
+
+The *shape* of stdio (the kind of each fd as the program sees it, and which
+fds share one object) is part of the cache key: a checkpoint whose stdout
+and stderr were one pipe cannot be rebound to a caller whose differ.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class StdFd:
+    fd: int
+    kind: str        # tty | pipe | dev | file | socket | closed
+    resource: str    # CRIU's name for it
+    identity: tuple  # equal for fds that are the same object
+
+    @property
+    def external(self) -> bool:
+        """Whether CRIU must be told at dump time that this is external."""
+        return self.kind in ("tty", "dev")
+
+
+def _mnt_id(fd: int) -> int:
+    with open(f"/proc/self/fdinfo/{fd}") as f:
+        for line in f:
+            if line.startswith("mnt_id:"):
+                return int(line.split()[1])
+    raise OSError(f"no mnt_id for fd {fd}")
+
+
+def describe(fd: int) -> StdFd:
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return StdFd(fd, "closed", "", ("closed", fd))
+    mode = st.st_mode
+    ident = (st.st_dev, st.st_ino)
+    if stat.S_ISCHR(mode) and os.isatty(fd):
+        return StdFd(fd, "tty", f"tty[{st.st_rdev:x}:{st.st_dev:x}]", ("tty", st.st_rdev))
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        link = os.readlink(f"/proc/self/fd/{fd}")
+        if link.startswith("pipe:"):
+            return StdFd(fd, "pipe", link, ("pipe", *ident))
+        return StdFd(fd, "socket", link, ("socket", *ident))   # sockets and named pipes
+    if stat.S_ISREG(mode):
+        return StdFd(fd, "file", "", ("file", *ident))
+    return StdFd(fd, "dev", f"file[{_mnt_id(fd):x}:{st.st_ino:x}]", ("dev", *ident))
+
+
+def shape(fds: list[StdFd]) -> str:
+    """E.g. 'tty0,tty0,tty0' or 'dev0,pipe1,pipe1': kinds plus sharing."""
+    firsts: dict[tuple, int] = {}
+    return ",".join(f"{f.kind}{firsts.setdefault(f.identity, f.fd)}" for f in fds)
+
+
+@dataclass
+class Stdio:
+    """fds 0-2 as the program gets them, with the relays that feed them."""
+
+    fds: dict[int, int]                 # program fd -> our fd to hand over
+    program_side: list[StdFd]
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _ours: list[int] = field(default_factory=list)      # relay ends we keep
+    _theirs: list[int] = field(default_factory=list)    # ends handed over
+
+    @property
+    def shape(self) -> str:
+        return shape(self.program_side)
+
+    def started(self) -> None:
+        """Call once the sandbox holds its copies: start copying."""
+        for fd in self._theirs:
+            os.close(fd)
+        self._theirs.clear()
+        for t in self._threads:
+            t.start()
+
+    def finish(self) -> None:
+        """Wait for output relays to drain (the program has exited)."""
+        for t in self._threads:
+            if not t.daemon:
+                t.join()
+
+    def abandon(self) -> None:
+        """Drop relays of a failed attempt (nothing was started)."""
+        for fd in self._ours + self._theirs:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def prepare() -> Stdio:
+    """Work out what the program gets as fds 0-2 (pipes for files/sockets)."""
+    io = Stdio(fds={}, program_side=[])
+    relays: dict[tuple, int] = {}        # (caller object, direction) -> end handed over
+    for f in (describe(fd) for fd in (0, 1, 2)):
+        if f.kind == "closed":
+            # java would run with it closed; /dev/null is the nearest thing
+            # that can be checkpointed and rebound.
+            theirs = os.open(os.devnull, os.O_RDWR)
+            io._theirs.append(theirs)
+        elif f.kind in ("file", "socket"):
+            inbound = f.fd == 0
+            theirs = relays.get((f.identity, inbound), -1)
+            if theirs < 0:
+                r, w = os.pipe()
+                if inbound:
+                    mine, theirs = w, r
+                    t = threading.Thread(target=_copy, args=(0, w, w), daemon=True)
+                else:
+                    mine, theirs = r, w
+                    t = threading.Thread(target=_copy, args=(r, f.fd, r))
+                io._ours.append(mine)
+                io._theirs.append(theirs)
+                io._threads.append(t)
+                relays[(f.identity, inbound)] = theirs
+        else:
+            theirs = f.fd
+        io.fds[f.fd] = theirs
+        d = describe(theirs)
+        io.program_side.append(StdFd(f.fd, d.kind, d.resource, d.identity))
+    return io
+
+
+def _copy(src: int, dst: int, close: int) -> None:
+    """Copy until EOF or until the other side goes away, then close our end
+    (EOF for the program's stdin; the read end of an output relay)."""
+    try:
+        while data := os.read(src, 65536):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(dst, view):]
+    except OSError:
+        pass
+    finally:
+        os.close(close)

@@ -1,0 +1,242 @@
+"""A cold run: start the program in a sandbox with the agent, notice when it
+is ready, and checkpoint it there without stopping it.
+
+Ready points, from weakest to strongest (DESIGN.md s.4): main-entry (the
+agent pauses the main thread before `main`), the main thread blocking on a
+terminal's stdin (a REPL at its prompt), a listening server socket, and an
+explicit call from the program. Under `JFAST_READY=auto` the first point
+seen is checkpointed and a stronger one later in the same run replaces it,
+so a server's entry ends at its listening socket, not before its `main`.
+The agent pauses the program at main-entry and explicit points until the
+dump is done; for the others CRIU's freeze is the pause.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import time
+from dataclasses import dataclass
+
+from . import cache, criu, stdio
+from .errors import FastPathUnavailable
+from .log import verbose
+from .report import Report
+from .sandbox import PROGRAM_PID, Sandbox, Spawn
+
+RANK = {"main": 0, "stdin": 1, "socket": 2, "window": 2, "explicit": 3}
+READY_MODES = ("auto", "none", *RANK)
+EV_FD, CMD_FD = 3, 4          # the agent's event and command pipes in the program
+
+
+@dataclass
+class Plan:
+    """Everything a cold run needs to know, worked out by the launcher."""
+
+    java: str
+    argv: list[str]              # the user's java arguments, unchanged
+    env: dict[str, str]
+    entry: cache.Entry
+    criu: str
+    criu_version: str
+    agent_jar: str
+    ready: str                   # JFAST_READY
+    material: dict               # the key material, kept in the manifest
+
+
+def ready_mode(env: dict[str, str]) -> str:
+    mode = env.get("JFAST_READY", "auto") or "auto"
+    if mode not in READY_MODES:
+        raise FastPathUnavailable(f"JFAST_READY={mode} is not known",
+                                  f"use one of {', '.join(READY_MODES)}")
+    return mode
+
+
+def pipe_resource(fd: int) -> str:
+    return f"pipe:[{os.fstat(fd).st_ino}]"
+
+
+class ColdRun:
+    def __init__(self, plan: Plan, report: Report) -> None:
+        self.plan = plan
+        self.report = report
+        self.best = -1                     # rank of the checkpoint we made
+        self.sandbox: Sandbox | None = None
+
+    # -- the run -----------------------------------------------------------
+
+    def run(self) -> int:
+        plan = self.plan
+        io = stdio.prepare()
+        ev_r, ev_w = os.pipe()
+        cmd_r, cmd_w = os.pipe()
+        self.pipes = {"ev": pipe_resource(ev_r), "cmd": pipe_resource(cmd_r)}
+        opts = f"ev={EV_FD},cmd={CMD_FD},ready={plan.ready},record={plan.entry.classes}"
+        if plan.entry.classes.exists():
+            opts += f",preload={plan.entry.classes}"
+        argv = [plan.java, f"-javaagent:{plan.agent_jar}={opts}", "-XX:-UsePerfData", *plan.argv]
+        fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
+        sb = Sandbox(Spawn(argv=argv, env=plan.env, fds=fds))
+        self.sandbox, self.io = sb, io
+        state, detail = sb.next_status()
+        if state != "started":
+            sb.wait()
+            io.abandon()
+            raise FastPathUnavailable("sandbox failed", detail)
+        io.started()
+        os.close(ev_w)
+        os.close(cmd_r)
+        self.report.lap("start")
+        with sb.forwarding():
+            self._watch(ev_r, cmd_w)
+            code = sb.wait()
+        io.finish()
+        os.close(ev_r)
+        os.close(cmd_w)
+        return code
+
+    def _watch(self, ev_r: int, cmd_w: int) -> None:
+        """Serve the agent and poll for ready points until the program exits."""
+        sb = self.sandbox
+        assert sb is not None
+        sel = selectors.DefaultSelector()
+        pidfd = sb.pidfd()
+        sel.register(ev_r, selectors.EVENT_READ, "ev")
+        sel.register(pidfd, selectors.EVENT_READ, "exit")
+        mode = self.plan.ready
+        watch_stdin = mode in ("auto", "stdin") and self.io.program_side[0].kind == "tty"
+        watch_socket = mode in ("auto", "socket")
+        started = time.monotonic()
+        buf = b""
+        stdin_hits = 0
+        try:
+            while True:
+                polling = (watch_stdin or watch_socket) and self.best < RANK["socket"]
+                elapsed = time.monotonic() - started
+                timeout = (0.01 if elapsed < 2 else 0.05 if elapsed < 20 else 0.25) if polling else None
+                for key, _ in sel.select(timeout):
+                    if key.data == "exit":
+                        return
+                    chunk = os.read(ev_r, 4096)
+                    if not chunk:
+                        sel.unregister(ev_r)
+                        continue
+                    buf += chunk
+                    while b"\n" in buf:
+                        line, buf = buf.split(b"\n", 1)
+                        self._on_event(line.decode(errors="replace").strip(), cmd_w)
+                if not polling:
+                    continue
+                pid = sb.program_pid()
+                if pid is None:
+                    continue
+                if watch_socket and _listening(pid):
+                    self.checkpoint("socket")
+                    watch_socket = False
+                if watch_stdin and self.best < RANK["stdin"]:
+                    stdin_hits = stdin_hits + 1 if _reading_stdin(pid) else 0
+                    if stdin_hits >= 2:        # blocked across two polls, not passing through
+                        self.checkpoint("stdin")
+                        watch_stdin = False
+        finally:
+            sel.close()
+            os.close(pidfd)
+
+    def _on_event(self, line: str, cmd_w: int) -> None:
+        word, _, arg = line.partition(" ")
+        if word == "ready" and arg in RANK:
+            self.checkpoint(arg)
+        try:
+            os.write(cmd_w, b"go\n")       # the agent waits for this at its pauses
+        except OSError:
+            pass
+
+    # -- the checkpoint ----------------------------------------------------
+
+    def checkpoint(self, point: str) -> None:
+        """Dump the program at `point` if that is better than what we have."""
+        plan, rank = self.plan, RANK[point]
+        if rank <= self.best:
+            return
+        if self.best < 0 and plan.entry.dir.exists():
+            verbose(f"{point}: another run already made {plan.entry.key}")
+            self.best = 99
+            return
+        self.report.ready_point = point
+        pending = cache.Pending(plan.entry)
+        t0 = time.monotonic()
+        try:
+            externals = sorted({f.resource for f in self.io.program_side if f.external})
+            criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
+                      pending.dir, externals)
+            pending.publish(self._manifest(point))
+        except (FastPathUnavailable, OSError) as e:
+            pending.discard()
+            reason = getattr(e, "message", None) or str(e)
+            self.report.checkpoint = "failed"
+            self.report.reason = f"checkpoint at {point} failed: {reason}"
+            verbose(self.report.reason)
+            self.best = 99                   # do not try again in this run
+            return
+        self.best = rank
+        self.report.checkpoint = "created"
+        self.report.timings_ms[f"dump_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+        verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
+
+    def _manifest(self, point: str) -> dict:
+        return {
+            "key": self.plan.entry.key,
+            "ready_point": point,
+            "argv": self.plan.argv,
+            "java": self.plan.java,
+            "criu_version": self.plan.criu_version,
+            "stdio": [{"fd": f.fd, "kind": f.kind, "resource": f.resource}
+                      for f in self.io.program_side],
+            "pipes": self.pipes,
+            "material": self.plan.material,
+        }
+
+
+def _listening(pid: int) -> bool:
+    """Whether the program owns a listening TCP socket."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        return False
+    if not inodes:
+        return False
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] == "0A" and parts[9] in inodes:   # 0A = LISTEN
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def _reading_stdin(pid: int) -> bool:
+    """Whether a thread of the program sits in read(0, ...)."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                fields = f.read().split()
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[0] == "0" and fields[1] == "0x0":
+            return True
+    return False
