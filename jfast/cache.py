@@ -225,6 +225,30 @@ class Entry:
         except (OSError, ValueError):
             return None
 
+    def check_images(self, meta: dict) -> str | None:
+        """Why the image files do not match the manifest (missing, truncated,
+        extra), or None. A stat per file: cheap enough for every restore."""
+        expected: dict[str, int] = meta.get("image_files") or {}
+        try:
+            found = {e.name: e.stat().st_size for e in os.scandir(self.images)}
+        except OSError as e:
+            return f"images unreadable: {e.strerror}"
+        for name, size in expected.items():
+            if name not in found:
+                return f"image file {name} is missing"
+            if found[name] != size:
+                return f"image file {name} has {found[name]} bytes, expected {size}"
+        extra = set(found) - set(expected)
+        return f"unexpected image file {sorted(extra)[0]}" if extra else None
+
+    def quarantine(self) -> None:
+        """Move a damaged entry aside so no run uses it and the next makes a new one."""
+        with self.lock():
+            try:
+                os.rename(self.dir, self.dir.with_name(f"{self.key}.bad.{os.getpid()}"))
+            except OSError:
+                pass
+
     def lock(self):
         from filelock import FileLock  # imported on the slow path only
         return FileLock(str(self.root / "locks" / f"{self.key}.lock"))
@@ -251,7 +275,8 @@ class Pending:
 
     def publish(self, meta: dict) -> None:
         """Write the manifest and swap the entry in under the entry's lock."""
-        meta["image_bytes"] = sum(p.stat().st_size for p in self.images.iterdir())
+        meta["image_files"] = {p.name: p.stat().st_size for p in self.images.iterdir()}
+        meta["image_bytes"] = sum(meta["image_files"].values())
         meta["created"] = time.time()
         _atomic_write(self.dir / META, json.dumps(meta, indent=1, sort_keys=True))
         with self.entry.lock():

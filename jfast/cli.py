@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("demo", "cache")
+SUBCOMMANDS = ("demo",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,11 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 def _subcommand(name: str, args: list[str]) -> int:
     from .errors import JfastError
     try:
-        if name == "demo":
-            from .demo import main as demo
-            return demo(args)
-        from .cachecli import main as cache_main
-        return cache_main(args)
+        from .demo import main as demo
+        return demo(args)
     except JfastError as e:
         print(f"jfast {name}: {e}", file=sys.stderr)
         return e.exit_code

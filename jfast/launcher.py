@@ -45,6 +45,16 @@ def main(argv: list[str]) -> int:
         if io is not None:
             io.abandon()
         return _exec_java(java, argv, env, report, "fallback", str(e))
+    except Exception as e:
+        if report.outcome in ("started", "restored"):
+            raise                     # the program ran: never start it twice
+        # A bug on the fast path must not cost the user's run.
+        import traceback
+        verbose(traceback.format_exc())
+        if io is not None:
+            io.abandon()
+        return _exec_java(java, argv, env, report, "fallback",
+                          f"internal error: {type(e).__name__}: {e}")
 
 
 def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
@@ -75,8 +85,11 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     meta = entry.meta()
     if meta is not None:
         from .restore import restore
+        damage = entry.check_images(meta)
+        if damage:
+            entry.quarantine()
+            raise FastPathUnavailable("checkpoint damaged", damage)
         verbose(f"restoring {entry.key}")
-        report.outcome = "restored"
         report.ready_point = meta.get("ready_point")
         code = restore(entry, meta, criu_path, io, env, report)
     else:
@@ -84,7 +97,6 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
                            ready=ready, material=material)
         verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready})")
-        report.outcome = "started"
         code = warmup.ColdRun(plan, report).run()
     report.exit_status = code
     report.write()

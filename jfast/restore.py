@@ -47,9 +47,11 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
         shutil.rmtree(work, ignore_errors=True)
         raise FastPathUnavailable("restore failed", reason)
     report.lap("restore")
+    report.outcome = "restored"
     io.started()
     # The agent wakes on this line; it carries what a fresh run would see.
     hello = {"cwd": os.getcwd(), "env": env}
+    os.set_blocking(cmd_w, False)    # never hang on an agent that went away
     try:
         os.write(cmd_w, f"restored {json.dumps(hello)}\n".encode())
     except OSError:

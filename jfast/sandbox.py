@@ -22,6 +22,8 @@ import signal
 import sys
 from dataclasses import dataclass, field
 
+from .errors import FastPathUnavailable
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -75,23 +77,29 @@ class Sandbox:
             self._holder(status_w)          # never returns
         os.close(status_w)
         self._status = os.fdopen(status_r, "r", buffering=1)
-        self.init_pid = int(self._read_status("init"))
         self._returncode: int | None = None
+        # The holder's "init PID" and the init's first report race each other.
+        self._early: list[tuple[str, str]] = []
+        while True:
+            word, rest = self._read()
+            if word != "init":
+                self._early.append((word, rest))
+            if word == "init" or word == "failed":
+                break
+        if word != "init":
+            self.wait()
+            raise FastPathUnavailable("sandbox failed", rest)
+        self.init_pid = int(rest)
 
     # -- parent side -------------------------------------------------------
 
-    def _read_status(self, expect: str) -> str:
-        line = self._status.readline().strip()
-        word, _, rest = line.partition(" ")
-        if word != expect:
-            raise OSError(f"sandbox failed to start ({line or 'no answer'})")
-        return rest
+    def _read(self) -> tuple[str, str]:
+        word, _, rest = self._status.readline().strip().partition(" ")
+        return (word or "failed"), (rest or "the sandbox died")
 
     def next_status(self) -> tuple[str, str]:
         """The init's next report: ('started'|'restored', pid) or ('failed', why)."""
-        line = self._status.readline().strip()
-        word, _, rest = line.partition(" ")
-        return (word or "failed"), (rest or "sandbox died")
+        return self._early.pop(0) if self._early else self._read()
 
     def program_pid(self) -> int | None:
         """Host PID of the program (the init's child), or None."""

@@ -107,6 +107,8 @@ class Stdio:
                 os.close(fd)
             except OSError:
                 pass
+        self._ours.clear()
+        self._theirs.clear()
 
 
 def prepare() -> Stdio:

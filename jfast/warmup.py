@@ -81,8 +81,8 @@ class ColdRun:
         state, detail = sb.next_status()
         if state != "started":
             sb.wait()
-            io.abandon()
             raise FastPathUnavailable("sandbox failed", detail)
+        self.report.outcome = "started"
         io.started()
         os.close(ev_w)
         os.close(cmd_r)
