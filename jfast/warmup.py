@@ -130,9 +130,14 @@ class ColdRun:
                 pid = sb.program_pid()
                 if pid is None:
                     continue
-                if watch_socket and _listening(pid):
-                    self.checkpoint("socket")
+                listening = _listening(pid) if watch_socket else None
+                if listening:
                     watch_socket = False
+                    if listening == "fresh":
+                        self.checkpoint("socket")
+                    else:
+                        verbose("a connection came before the listening socket was seen: "
+                                "no checkpoint there")
                 if watch_stdin and self.best < RANK["stdin"]:
                     stdin_hits = stdin_hits + 1 if _reading_stdin(pid) else 0
                     if stdin_hits >= 2:        # blocked across two polls, not passing through
@@ -197,8 +202,10 @@ class ColdRun:
         }
 
 
-def _listening(pid: int) -> bool:
-    """Whether the program owns a listening TCP socket."""
+def _listening(pid: int) -> str | None:
+    """'fresh' when the program listens on a TCP port that has seen no
+    connection yet, 'used' when a connection already reached it (a
+    checkpoint now could replay a served request), None when not listening."""
     inodes = set()
     try:
         for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -209,20 +216,24 @@ def _listening(pid: int) -> bool:
             if link.startswith("socket:["):
                 inodes.add(link[8:-1])
     except OSError:
-        return False
+        return None
     if not inodes:
-        return False
+        return None
+    rows = []
     for table in ("tcp", "tcp6"):
         try:
             with open(f"/proc/{pid}/net/{table}") as f:
-                next(f)
-                for line in f:
-                    parts = line.split()
-                    if parts[3] == "0A" and parts[9] in inodes:   # 0A = LISTEN
-                        return True
+                rows += [line.split() for line in list(f)[1:]]
         except OSError:
             continue
-    return False
+    # Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+    ports = {r[1].rsplit(":", 1)[1] for r in rows if r[3] == "0A" and r[9] in inodes}
+    if not ports:
+        return None
+    for r in rows:
+        if r[3] != "0A" and r[1].rsplit(":", 1)[1] in ports:
+            return "used"
+    return "fresh"
 
 
 def _reading_stdin(pid: int) -> bool:

@@ -1,0 +1,392 @@
+package dev.jfast.agent;
+
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.lang.instrument.Instrumentation;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+
+/**
+ * The jfast Java agent. jfast starts the JVM with
+ * {@code -javaagent:agent.jar=ev=<fd>,cmd=<fd>[,ready=<mode>][,preload=<path>][,record=<path>]}.
+ *
+ * <ul>
+ * <li>{@code ev}: an inherited pipe fd the agent writes events to
+ *     ({@code ready main}, {@code ready explicit}).</li>
+ * <li>{@code cmd}: an inherited pipe fd the agent reads commands from
+ *     ({@code go}, {@code restored <json>}).</li>
+ * <li>{@code ready}: auto (default), main, explicit, socket, stdin or window.
+ *     auto and main stop before the program's main; auto and explicit stop in
+ *     {@code dev.jfast.Jfast.ready()}. The other modes are detected by jfast
+ *     itself, so the agent stops nowhere; unknown modes behave the same.</li>
+ * <li>{@code preload}: a file of binary class names, one a line, loaded
+ *     (not initialized) through the system class loader before main.</li>
+ * <li>{@code record}: at exit of a cold (not restored) run, the classes the
+ *     boot, platform and system loaders hold are written there.</li>
+ * </ul>
+ *
+ * <p>Values cannot contain commas. Without usable ev and cmd fds the agent
+ * does nothing at all. It never throws and prints nothing unless
+ * {@code JFAST_VERBOSE=1} (system property or environment).
+ *
+ * <p>This runs in every JVM jfast starts, so it is kept cheap on purpose:
+ * no lambdas, streams, regex or formatting, and few classes.
+ */
+public final class Agent {
+
+    static final String HOOK_PROPERTY = "dev.jfast.ready";
+
+    private static volatile boolean verbose;
+    private static boolean mainPoint;
+    private static boolean explicitPoint;
+
+    private static volatile boolean restored;
+    private static volatile String restoredInfo;
+    /** Set once the after-restore hooks have run; guarded by RESTORE_HOOKS. */
+    private static boolean resumed;
+
+    private static final ArrayList<Runnable> RESTORE_HOOKS = new ArrayList<Runnable>();
+
+    private Agent() {
+    }
+
+    /** Entry point named by the manifest's Premain-Class. Never throws. */
+    public static void premain(String args, Instrumentation inst) {
+        try {
+            start(args, inst);
+        } catch (Throwable t) {
+            log("agent disabled: " + t);
+        }
+    }
+
+    private static void start(String args, Instrumentation inst) {
+        verbose = isVerbose();
+        String ev = null;
+        String cmd = null;
+        String mode = "auto";
+        String preload = null;
+        String record = null;
+        if (args != null) {
+            int pos = 0;
+            int n = args.length();
+            while (pos <= n) {
+                int comma = args.indexOf(',', pos);
+                if (comma < 0) {
+                    comma = n;
+                }
+                String item = args.substring(pos, comma);
+                pos = comma + 1;
+                int eq = item.indexOf('=');
+                if (eq <= 0) {
+                    continue;
+                }
+                String key = item.substring(0, eq).trim();
+                String value = item.substring(eq + 1).trim();
+                if (key.equals("ev")) {
+                    ev = value;
+                } else if (key.equals("cmd")) {
+                    cmd = value;
+                } else if (key.equals("ready")) {
+                    mode = value;
+                } else if (key.equals("preload")) {
+                    preload = value;
+                } else if (key.equals("record")) {
+                    record = value;
+                } else {
+                    log("ignoring agent option " + key);
+                }
+            }
+        }
+        int evFd = parseFd(ev);
+        int cmdFd = parseFd(cmd);
+        if (evFd < 0 || cmdFd < 0) {
+            log("no usable ev/cmd fds; agent inactive");
+            return;
+        }
+        FileInputStream in;
+        FileOutputStream out;
+        try {
+            in = new FileInputStream("/proc/self/fd/" + cmdFd);
+        } catch (Throwable t) {
+            log("cannot open cmd fd " + cmdFd + ": " + t + "; agent inactive");
+            return;
+        }
+        try {
+            // append mode: never truncates, should the fd not be the pipe
+            out = new FileOutputStream("/proc/self/fd/" + evFd, true);
+        } catch (Throwable t) {
+            log("cannot open ev fd " + evFd + ": " + t + "; agent inactive");
+            try {
+                in.close();
+            } catch (IOException e) {
+                // nothing to do
+            }
+            return;
+        }
+        mainPoint = mode.equals("auto") || mode.equals("main");
+        explicitPoint = mode.equals("auto") || mode.equals("explicit");
+
+        ReadyPoint.init(out);
+        Control control = new Control(in, "/proc/self/fd/" + cmdFd);
+        control.start();
+        // A String marker only: a non-String property value breaks
+        // Properties.list/store. Jfast.ready() calls explicitReady() by name.
+        System.setProperty(HOOK_PROPERTY, "dev.jfast.agent.Agent");
+        Runtime.getRuntime().addShutdownHook(
+                new ExitHook(control, record != null && record.length() > 0 ? record : null, inst));
+        if (preload != null && preload.length() > 0) {
+            preload(preload);
+        }
+        log("active, ready=" + mode);
+        if (mainPoint) {
+            long t0 = System.nanoTime();
+            boolean released = ReadyPoint.trigger("main");
+            log("main ready point passed (" + (released ? "released" : "jfast gone")
+                    + ") after " + ((System.nanoTime() - t0) / 1000000L) + " ms");
+        }
+    }
+
+    /** A small non-negative decimal fd number, or -1. */
+    private static int parseFd(String s) {
+        if (s == null || s.length() == 0 || s.length() > 9) {
+            return -1;
+        }
+        int v = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            v = v * 10 + (c - '0');
+        }
+        return v;
+    }
+
+    private static void preload(String path) {
+        long t0 = System.nanoTime();
+        byte[] data;
+        try {
+            FileInputStream f = new FileInputStream(path);
+            try {
+                data = f.readAllBytes();
+            } finally {
+                f.close();
+            }
+        } catch (Throwable t) {
+            log("no preload list: " + t);
+            return;
+        }
+        ClassLoader loader = ClassLoader.getSystemClassLoader();
+        int loaded = 0;
+        int failed = 0;
+        int start = 0;
+        int n = data.length;
+        for (int i = 0; i <= n; i++) {
+            if (i == n || data[i] == '\n') {
+                String name = new String(data, start, i - start, StandardCharsets.UTF_8).trim();
+                start = i + 1;
+                if (name.length() == 0) {
+                    continue;
+                }
+                try {
+                    Class.forName(name, false, loader);
+                    loaded++;
+                } catch (Throwable t) {
+                    failed++;
+                }
+            }
+        }
+        log("preloaded " + loaded + " classes (" + failed + " failed) in "
+                + ((System.nanoTime() - t0) / 1000000L) + " ms");
+    }
+
+    /** Called on the control thread when jfast says the process was restored. */
+    static void restoredNow(String info) {
+        Runnable[] hooks;
+        synchronized (RESTORE_HOOKS) {
+            resumed = false;
+            hooks = RESTORE_HOOKS.toArray(new Runnable[RESTORE_HOOKS.size()]);
+        }
+        restoredInfo = info;
+        restored = true;
+        // The image remembers the cold run's setting; the restoring run decides.
+        verbose = info != null && info.indexOf("\"JFAST_VERBOSE\": \"1\"") >= 0;
+        try {
+            for (int i = 0; i < hooks.length; i++) {
+                try {
+                    hooks[i].run();
+                } catch (Throwable t) {
+                    log("after-restore hook failed: " + t);
+                }
+            }
+        } finally {
+            synchronized (RESTORE_HOOKS) {
+                resumed = true;
+                RESTORE_HOOKS.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * In a restored process, waits until the after-restore hooks have run, so
+     * that no program thread gets past a ready point before them.
+     */
+    static void awaitResumed() {
+        boolean interrupted = false;
+        synchronized (RESTORE_HOOKS) {
+            while (!resumed) {
+                try {
+                    RESTORE_HOOKS.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Registers a callback run on the control thread each time this process
+     * is restored from a checkpoint, before the threads waiting at the ready
+     * point are released. Callbacks run in registration order; exceptions are
+     * swallowed. They must not block for long: every thread at a ready point
+     * waits for them (ready points called from a callback return at once).
+     */
+    public static void onRestore(Runnable hook) {
+        if (hook == null) {
+            return;
+        }
+        synchronized (RESTORE_HOOKS) {
+            RESTORE_HOOKS.add(hook);
+        }
+    }
+
+    /** True once this process has been restored from a checkpoint. */
+    public static boolean isRestored() {
+        return restored;
+    }
+
+    /**
+     * The raw JSON text jfast sent with {@code restored}, or null when this
+     * process was not restored.
+     */
+    public static String restoredInfo() {
+        return restoredInfo;
+    }
+
+    /** True when {@code Jfast.ready()} may stop (ready=auto or explicit). */
+    static boolean explicitEnabled() {
+        return explicitPoint;
+    }
+
+    /** One diagnostic line on stderr, only with JFAST_VERBOSE=1. */
+    static void log(String msg) {
+        if (verbose) {
+            System.err.println("jfast-agent: " + msg);
+        }
+    }
+
+    private static boolean isVerbose() {
+        try {
+            String v = System.getProperty("JFAST_VERBOSE");
+            if (v == null) {
+                v = System.getenv("JFAST_VERBOSE");
+            }
+            return "1".equals(v);
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+
+    private static final ReadyPoint EXPLICIT = new ReadyPoint("explicit");
+
+    /** The explicit ready point; {@code dev.jfast.Jfast.ready()} calls it by name. */
+    public static void explicitReady() {
+        if (!explicitPoint || Thread.currentThread() instanceof Control) {
+            return;
+        }
+        if (restored) {
+            awaitResumed();
+            return;
+        }
+        EXPLICIT.once();
+    }
+
+    /**
+     * Shutdown hook: stops the control thread (see {@link Control#shutdown()})
+     * and, in a cold run with {@code record} set, writes the loaded-class list.
+     */
+    static final class ExitHook extends Thread {
+        private final Control control;
+        private final String path;
+        private final Instrumentation inst;
+
+        ExitHook(Control control, String path, Instrumentation inst) {
+            super("jfast-exit");
+            this.control = control;
+            this.path = path;
+            this.inst = inst;
+        }
+
+        @Override
+        public void run() {
+            control.shutdown();
+            if (path == null || restored || inst == null) {
+                return;
+            }
+            try {
+                write();
+            } catch (Throwable t) {
+                log("cannot record classes: " + t);
+            }
+        }
+
+        private void write() throws IOException {
+            Class<?>[] all = inst.getAllLoadedClasses();
+            ClassLoader system = ClassLoader.getSystemClassLoader();
+            ClassLoader platform = ClassLoader.getPlatformClassLoader();
+            String[] names = new String[all.length];
+            int count = 0;
+            for (int i = 0; i < all.length; i++) {
+                Class<?> c = all[i];
+                if (c.isArray() || c.isPrimitive()) {
+                    continue;
+                }
+                ClassLoader cl;
+                try {
+                    cl = c.getClassLoader();
+                } catch (SecurityException e) {
+                    continue;
+                }
+                if (cl != null && cl != system && cl != platform) {
+                    continue;
+                }
+                String name = c.getName();
+                if (name.indexOf('/') >= 0 || name.indexOf("$$Lambda") >= 0
+                        || name.startsWith("dev.jfast.")) {
+                    continue;
+                }
+                names[count++] = name;
+            }
+            java.util.Arrays.sort(names, 0, count);
+            StringBuilder sb = new StringBuilder(count * 40);
+            for (int i = 0; i < count; i++) {
+                sb.append(names[i]).append('\n');
+            }
+            File tmp = new File(path + ".tmp");
+            FileOutputStream out = new FileOutputStream(tmp);
+            try {
+                out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+            } finally {
+                out.close();
+            }
+            java.nio.file.Files.move(tmp.toPath(), new File(path).toPath(),
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            log("recorded " + count + " classes to " + path);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+"""Shared fixtures: real java, real CRIU, programs compiled for the test.
+
+Integration tests need root, kernel namespaces and a working CRIU >= 4.1.
+Where `JFAST_MUST_WORK` is unset they skip with the reason; where it is set
+(CI) a missing piece is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+JFAST = [sys.executable, str(REPO / "bin" / "jfast")]
+MUST_WORK = os.environ.get("JFAST_MUST_WORK", "") not in ("", "0")
+
+
+def _missing_for_integration() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (pid and mount namespaces, CRIU)"
+    if not shutil.which("java") or not shutil.which("javac"):
+        return "needs a JDK (java and javac on PATH): run ./setup.sh"
+    criu = os.environ.get("JFAST_CRIU") or shutil.which("criu")
+    if not criu:
+        return "needs CRIU >= 4.1 on PATH: run ./setup.sh"
+    res = subprocess.run([criu, "check"], capture_output=True, text=True)
+    if res.returncode != 0:
+        return f"`criu check` fails here: {res.stderr.strip()[:200]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def integration() -> None:
+    why = _missing_for_integration()
+    if why:
+        if MUST_WORK:
+            pytest.fail(f"JFAST_MUST_WORK is set but {why}")
+        pytest.skip(why)
+
+
+def need_tool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        if MUST_WORK:
+            pytest.fail(f"JFAST_MUST_WORK is set but {name} is missing: run ./setup.sh")
+        pytest.skip(f"{name} is not installed: run ./setup.sh")
+    return path
+
+
+def compile_java(out: Path, sources: dict[str, str], classpath: str | None = None) -> Path:
+    """Write and compile Java sources into `out`; returns `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in sources.items():
+        p = out / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text))
+        paths.append(str(p))
+    argv = ["javac", "-nowarn", "-d", str(out)]
+    if classpath:
+        argv += ["-cp", classpath]
+    subprocess.run([*argv, *paths], check=True)
+    return out
+
+
+class Runner:
+    """Runs jfast (or java) with a private cache and report file."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.cache = tmp / "cache"
+        self.report = tmp / "report.jsonl"
+        self.env = {**os.environ, "JFAST_CACHE_DIR": str(self.cache),
+                    "JFAST_REPORT": str(self.report)}
+        self.env.pop("JFAST_VERBOSE", None)
+        self.env.pop("JFAST_READY", None)
+
+    def jfast(self, *args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+        return self.run([*JFAST, *args], timeout=timeout, **kw)
+
+    def java(self, *args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+        return self.run(["java", *args], timeout=timeout, **kw)
+
+    def run(self, argv: list[str], timeout: float = 120, env: dict | None = None,
+            **kw) -> subprocess.CompletedProcess:
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              env={**self.env, **(env or {})}, **kw)
+
+    def reports(self) -> list[dict]:
+        if not self.report.exists():
+            return []
+        return [json.loads(line) for line in self.report.read_text().splitlines()]
+
+    def last(self) -> dict:
+        return self.reports()[-1]
+
+    def entries(self) -> list[Path]:
+        d = self.cache / "entries"
+        if not d.exists():
+            return []
+        return [p for p in d.iterdir() if p.is_dir() and "." not in p.name]
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Runner:
+    return Runner(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """App prints its arguments, writes to stderr and exits 3."""
+    return compile_java(tmp_path_factory.mktemp("app"), {"App.java": """
+        public class App {
+            public static void main(String[] args) {
+                System.out.println("args: " + String.join(" ", args));
+                System.err.println("App says hello on stderr");
+                System.exit(3);
+            }
+        }
+        """})

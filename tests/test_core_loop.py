@@ -1,0 +1,234 @@
+"""The core loop end to end: real java, real CRIU, real namespaces."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import JFAST, REPO, Runner, compile_java, need_tool
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
+
+
+def same_as_java(runner: Runner, args: list[str], **kw) -> subprocess.CompletedProcess:
+    want = runner.java(*args, **kw)
+    got = runner.jfast(*args, **kw)
+    assert (got.stdout, got.stderr, got.returncode) == (want.stdout, want.stderr, want.returncode)
+    return got
+
+
+def test_second_run_restores_with_identical_output(runner: Runner, app_dir: Path):
+    args = ["-cp", str(app_dir), "App", "a", "b"]
+    same_as_java(runner, args)
+    first = runner.last()
+    assert (first["outcome"], first["checkpoint"]) == ("started", "created"), first
+    assert first["reason"] is None
+    same_as_java(runner, args)
+    second = runner.last()
+    assert second["outcome"] == "restored", second
+    assert second["key"] == first["key"]
+    assert runner.entries() and len(runner.entries()) == 1
+
+
+def test_other_arguments_are_another_checkpoint(runner: Runner, app_dir: Path):
+    same_as_java(runner, ["-cp", str(app_dir), "App", "one"])
+    same_as_java(runner, ["-cp", str(app_dir), "App", "two"])
+    assert [r["outcome"] for r in runner.reports()] == ["started", "started"]
+    assert len(runner.entries()) == 2
+
+
+def test_restored_output_goes_to_this_runs_files_and_pipes(runner: Runner, app_dir: Path,
+                                                          tmp_path: Path):
+    args = ["-cp", str(app_dir), "App", "x"]
+    for i in range(2):
+        out, err = tmp_path / f"out{i}", tmp_path / f"err{i}"
+        with open(out, "w") as o, open(err, "w") as e:
+            code = subprocess.run([*JFAST, *args], stdout=o, stderr=e, env=runner.env,
+                                  stdin=subprocess.DEVNULL, timeout=120).returncode
+        assert code == 3
+        assert out.read_text() == "args: x\n"
+        assert err.read_text() == "App says hello on stderr\n"
+    assert [r["outcome"] for r in runner.reports()] == ["started", "restored"]
+    # stdout and stderr sharing one file, with the shell writing after us
+    for i in range(2):
+        log = tmp_path / f"both{i}"
+        subprocess.run(["sh", "-c", f'{" ".join(JFAST)} "$@" >{log} 2>&1; echo after >>{log}',
+                        "sh", *args], env=runner.env, stdin=subprocess.DEVNULL, timeout=120)
+        assert log.read_text() == "args: x\nApp says hello on stderr\nafter\n"
+    assert runner.last()["outcome"] == "restored"
+
+
+def test_java_symlink_never_finds_itself(runner: Runner, app_dir: Path, tmp_path: Path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
+    env.pop("JFAST_JAVA", None)
+    res = runner.run([str(bindir / "java"), "-cp", str(app_dir), "App", "s"], env=env)
+    assert (res.stdout, res.returncode) == ("args: s\n", 3)
+    assert runner.last()["outcome"] == "started"
+
+
+def test_version_goes_straight_to_java(runner: Runner):
+    got, want = runner.jfast("-version"), runner.java("-version")
+    assert (got.stderr, got.returncode) == (want.stderr, want.returncode)
+    assert runner.last()["outcome"] == "passthrough"
+
+
+def test_disable_behaves_like_java(runner: Runner, app_dir: Path):
+    res = runner.jfast("-cp", str(app_dir), "App", env={"JFAST_DISABLE": "1"})
+    assert (res.stdout, res.returncode) == ("args: \n", 3)
+    assert runner.last()["outcome"] == "passthrough"
+    assert runner.entries() == []
+
+
+def test_without_criu_the_program_runs_normally(runner: Runner, app_dir: Path, tmp_path: Path):
+    java_dir = os.path.dirname(os.path.realpath(shutil.which("java")))
+    env = {"PATH": f"{java_dir}:/usr/bin:/bin", "JFAST_CRIU": ""}
+    got = same_as_java(runner, ["-cp", str(app_dir), "App", "nocriu"], env=env)
+    assert got.returncode == 3
+    rep = runner.last()
+    assert rep["outcome"] == "fallback" and "criu not found" in rep["reason"]
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "remove"])
+def test_damaged_checkpoint_falls_back_then_heals(runner: Runner, app_dir: Path, damage: str):
+    args = ["-cp", str(app_dir), "App", damage]
+    same_as_java(runner, args)
+    [entry] = runner.entries()
+    pages = max((entry / "images").glob("pages-*.img"), key=lambda p: p.stat().st_size)
+    if damage == "flip":
+        data = bytearray(pages.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        pages.write_bytes(data)
+        (entry / "images" / "inventory.img").write_bytes(b"garbage")
+    elif damage == "truncate":
+        with open(pages, "r+b") as f:
+            f.truncate(pages.stat().st_size // 2)
+    else:
+        pages.unlink()
+    same_as_java(runner, args)
+    rep = runner.last()
+    assert rep["outcome"] == "fallback", rep
+    assert rep["reason"]
+    same_as_java(runner, args)               # makes a fresh checkpoint
+    assert runner.last()["checkpoint"] == "created"
+    same_as_java(runner, args)
+    assert runner.last()["outcome"] == "restored"
+
+
+SERVER = """
+    import com.sun.net.httpserver.HttpServer;
+    import java.net.InetSocketAddress;
+    import java.util.concurrent.atomic.AtomicInteger;
+
+    public class Server {
+        public static void main(String[] args) throws Exception {
+            long sum = 0;                       // some start-up work
+            for (int i = 0; i < 2_000_000; i++) sum += Integer.toString(i).hashCode();
+            AtomicInteger hits = new AtomicInteger();
+            HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1",
+                                             Integer.parseInt(args[0])), 0);
+            final long warm = sum;
+            s.createContext("/", ex -> {
+                byte[] body = ("hit " + hits.incrementAndGet() + " warm " + (warm != 0)).getBytes();
+                ex.sendResponseHeaders(200, body.length);
+                ex.getResponseBody().write(body);
+                ex.close();
+            });
+            s.start();
+            System.out.println("serving");
+        }
+    }
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port: int, deadline: float = 60) -> str:
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                return r.read().decode()
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.02)
+
+
+def test_server_restores_at_its_listening_socket(runner: Runner, tmp_path: Path):
+    classes = compile_java(tmp_path / "server", {"Server.java": SERVER})
+    port = free_port()
+    for expected in ("started", "restored", "restored"):
+        proc = subprocess.Popen([*JFAST, "-cp", str(classes), "Server", str(port)],
+                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                env=runner.env, text=True)
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == ("serving\n" if expected == "started" else "")
+            if expected == "started":
+                time.sleep(1)                   # no request before the dump at the socket
+            assert get(port) == "hit 1 warm true"
+            assert get(port) == "hit 2 warm true"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+        assert code == 143                      # like java killed by SIGTERM
+        rep = runner.last()
+        assert rep["outcome"] == expected, rep
+        assert rep["ready_point"] == "socket"
+
+
+EXPLICIT = """
+    public class Explicit {
+        public static void main(String[] args) throws Exception {
+            StringBuilder warm = new StringBuilder();
+            for (int i = 0; i < 1000; i++) warm.append(i % 7);
+            System.out.println("warming");
+            dev.jfast.Jfast.ready();
+            System.out.println("after ready " + args[0] + " " + warm.length());
+        }
+    }
+"""
+
+
+def test_explicit_ready_point(runner: Runner, tmp_path: Path):
+    from jfast import jars
+    agent = jars.locate("jfast-agent.jar")
+    classes = compile_java(tmp_path / "explicit", {"Explicit.java": EXPLICIT}, str(agent))
+    cp = f"{classes}:{agent}"
+    first = runner.jfast("-cp", cp, "Explicit", "x")
+    assert first.stdout == "warming\nafter ready x 1000\n"
+    assert runner.last()["ready_point"] == "explicit"
+    second = runner.jfast("-cp", cp, "Explicit", "x")
+    assert second.stdout.endswith("after ready x 1000\n")
+    assert runner.last()["outcome"] == "restored"
+    plain = runner.java("-cp", cp, "Explicit", "x")      # without jfast the call does nothing
+    assert plain.stdout == first.stdout
+
+
+def test_jython_through_a_java_symlink(runner: Runner, tmp_path: Path):
+    jython = need_tool("jython")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
+    outcomes = []
+    for _ in range(3):
+        res = runner.run([jython, "-c", "print 6*7"], env=env, timeout=180)
+        assert (res.stdout, res.returncode) == ("42\n", 0), res.stderr
+        outcomes.append(runner.last()["outcome"])
+    assert outcomes == ["started", "restored", "restored"]
