@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
 
 def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
           io: stdio.Stdio, report: Report) -> int:
-    from . import warmup      # the cold path's modules load only when needed
+    from . import warmup  # the cold path's modules load only when needed
 
     ready = warmup.ready_mode(env)
     if ready == "none":

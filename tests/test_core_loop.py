@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import JFAST, REPO, Runner, compile_java, need_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
@@ -177,9 +176,9 @@ def test_server_restores_at_its_listening_socket(runner: Runner, tmp_path: Path)
                                 stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                 env=runner.env, text=True)
         try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline() == ("serving\n" if expected == "started" else "")
             if expected == "started":
+                assert proc.stdout is not None
+                assert proc.stdout.readline() == "serving\n"
                 time.sleep(1)                   # no request before the dump at the socket
             assert get(port) == "hit 1 warm true"
             assert get(port) == "hit 2 warm true"
@@ -232,3 +231,53 @@ def test_jython_through_a_java_symlink(runner: Runner, tmp_path: Path):
         assert (res.stdout, res.returncode) == ("42\n", 0), res.stderr
         outcomes.append(runner.last()["outcome"])
     assert outcomes == ["started", "restored", "restored"]
+
+
+def _pane(sock: str) -> str:
+    return subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", "t"],
+                          capture_output=True, text=True).stdout
+
+
+def _wait_pane(sock: str, text: str, timeout: float = 90) -> str:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        screen = _pane(sock)
+        if text in screen:
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared on the terminal:\n{_pane(sock)}")
+
+
+def test_jython_repl_restores_on_a_terminal(runner: Runner, tmp_path: Path):
+    jython = need_tool("jython")
+    need_tool("tmux")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    script = tmp_path / "repl.sh"
+    exports = " ".join(f"{k}={v!r}" for k, v in runner.env.items()
+                       if k.startswith("JFAST_") or k in ("HOME", "LANG"))
+    # Debian's default JLine console is broken under plain java too (jansi).
+    script.write_text(f"export {exports} PATH={bindir}:$PATH\n"
+                      f"{jython} -Dpython.console=org.python.core.PlainConsole\n"
+                      "echo EXIT:$?\n")
+    sock = f"jfast-test-{os.getpid()}"
+    try:
+        for run, expr, answer in ((1, "6*7", "42"), (2, "6*8", "48")):
+            subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-s", "t", "-x", "100",
+                            "-y", "30", f"sh {script}; sleep 600"], check=True)
+            if run == 1:
+                _wait_pane(sock, ">>>")
+                time.sleep(2)       # the checkpoint at the prompt is taken now
+            subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "t", expr, "Enter"], check=True)
+            _wait_pane(sock, answer)
+            subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "t", "exit(5)", "Enter"],
+                           check=True)
+            _wait_pane(sock, "EXIT:5")
+            subprocess.run(["tmux", "-L", sock, "kill-server"])
+            rep = runner.last()
+            assert rep["outcome"] == ("started" if run == 1 else "restored"), rep
+            assert rep["ready_point"] == "stdin"
+            assert rep["exit_status"] == 5
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
