@@ -254,7 +254,7 @@ class Entry:
         return FileLock(str(self.root / "locks" / f"{self.key}.lock"))
 
     def touch(self) -> None:
-        """Record a use (the entry's last-used time is its meta's atime-free mtime)."""
+        """Record a use: the mtime of `used` is when the entry was last restored."""
         try:
             os.utime(self.dir / "used", None)
         except FileNotFoundError:

@@ -14,6 +14,7 @@ dump is done; for the others CRIU's freeze is the pause.
 from __future__ import annotations
 
 import os
+import select
 import selectors
 import time
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class ColdRun:
         self.report = report
         self.best = -1                     # rank of the checkpoint we made
         self.sandbox: Sandbox | None = None
+        self._events: list[str] = []       # agent lines read while waiting for a GC
 
     # -- the run -----------------------------------------------------------
 
@@ -87,6 +89,7 @@ class ColdRun:
         os.close(ev_w)
         os.close(cmd_r)
         self.report.lap("start")
+        self.ev_r, self.cmd_w = ev_r, cmd_w
         with sb.forwarding():
             self._watch(ev_r, cmd_w)
             code = sb.wait()
@@ -111,9 +114,13 @@ class ColdRun:
         stdin_hits = 0
         try:
             while True:
+                while self._events:             # including lines read during a GC wait
+                    self._on_event(self._events.pop(0), cmd_w)
                 polling = (watch_stdin or watch_socket) and self.best < RANK["socket"]
                 elapsed = time.monotonic() - started
                 timeout = (0.01 if elapsed < 2 else 0.05 if elapsed < 20 else 0.25) if polling else None
+                if self._events:
+                    timeout = 0
                 for key, _ in sel.select(timeout):
                     if key.data == "exit":
                         return
@@ -124,7 +131,7 @@ class ColdRun:
                     buf += chunk
                     while b"\n" in buf:
                         line, buf = buf.split(b"\n", 1)
-                        self._on_event(line.decode(errors="replace").strip(), cmd_w)
+                        self._events.append(line.decode(errors="replace").strip())
                 if not polling:
                     continue
                 pid = sb.program_pid()
@@ -170,6 +177,9 @@ class ColdRun:
         self.report.ready_point = point
         pending = cache.Pending(plan.entry)
         t0 = time.monotonic()
+        self._collect_garbage()
+        self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+        t0 = time.monotonic()
         try:
             externals = sorted({f.resource for f in self.io.program_side if f.external})
             criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
@@ -187,6 +197,31 @@ class ColdRun:
         self.report.checkpoint = "created"
         self.report.timings_ms[f"dump_{point}"] = round((time.monotonic() - t0) * 1000, 2)
         verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
+
+    def _collect_garbage(self, timeout: float = 10) -> None:
+        """Ask the agent for a full GC and wait for it: dead objects would
+        otherwise be written into the image and read back on every restore."""
+        try:
+            os.write(self.cmd_w, b"gc\n")
+        except OSError:
+            return
+        end = time.monotonic() + timeout
+        buf = b""
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.ev_r], [], [], max(0, end - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(self.ev_r, 4096)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                text = line.decode(errors="replace").strip()
+                if text == "gc done":
+                    return
+                self._events.append(text)       # handled once the dump is done
+        verbose("the agent did not answer the GC request; dumping as it is")
 
     def _manifest(self, point: str) -> dict:
         return {

@@ -113,6 +113,10 @@ final class Control extends Thread {
             Agent.log("restored");
             Agent.restoredNow(info);
             ReadyPoint.release();
+        } else if (line.equals("gc")) {
+            // Before a dump: a smaller heap is a smaller, faster image.
+            System.gc();
+            ReadyPoint.send("gc done");
         } else if (line.length() > 0) {
             Agent.log("ignoring command: " + line);
         }
