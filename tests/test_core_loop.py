@@ -233,9 +233,15 @@ def test_jython_through_a_java_symlink(runner: Runner, tmp_path: Path):
     assert outcomes == ["started", "restored", "restored"]
 
 
+def _tmux(sock: str, *args: str) -> str:
+    res = subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, f"tmux {args[0]} failed: {res.stderr.strip()}"
+    return res.stdout
+
+
 def _pane(sock: str) -> str:
-    return subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", "t"],
-                          capture_output=True, text=True).stdout
+    return _tmux(sock, "capture-pane", "-p", "-t", "t")
 
 
 def _wait_pane(sock: str, text: str, timeout: float = 90) -> str:
@@ -261,23 +267,27 @@ def test_jython_repl_restores_on_a_terminal(runner: Runner, tmp_path: Path):
     script.write_text(f"export {exports} PATH={bindir}:$PATH\n"
                       f"{jython} -Dpython.console=org.python.core.PlainConsole\n"
                       "echo EXIT:$?\n")
-    sock = f"jfast-test-{os.getpid()}"
+    socks = []
     try:
         for run, expr, answer in ((1, "6*7", "42"), (2, "6*8", "48")):
-            subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-s", "t", "-x", "100",
-                            "-y", "30", f"sh {script}; sleep 600"], check=True)
+            # A server per run: a new one on a socket whose server is still
+            # shutting down fails with "server exited unexpectedly".
+            sock = f"jfast-test-{os.getpid()}-{run}"
+            socks.append(sock)
+            _tmux(sock, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
+                  f"sh {script}; sleep 600")
             if run == 1:
                 _wait_pane(sock, ">>>")
                 time.sleep(2)       # the checkpoint at the prompt is taken now
-            subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "t", expr, "Enter"], check=True)
+            _tmux(sock, "send-keys", "-t", "t", expr, "Enter")
             _wait_pane(sock, answer)
-            subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "t", "exit(5)", "Enter"],
-                           check=True)
+            _tmux(sock, "send-keys", "-t", "t", "exit(5)", "Enter")
             _wait_pane(sock, "EXIT:5")
-            subprocess.run(["tmux", "-L", sock, "kill-server"])
+            _tmux(sock, "kill-server")
             rep = runner.last()
             assert rep["outcome"] == ("started" if run == 1 else "restored"), rep
             assert rep["ready_point"] == "stdin"
             assert rep["exit_status"] == 5
     finally:
-        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+        for sock in socks:
+            subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
