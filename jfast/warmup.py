@@ -63,7 +63,8 @@ class ColdRun:
         self.report = report
         self.best = -1                     # rank of the checkpoint we made
         self.sandbox: Sandbox | None = None
-        self._events: list[str] = []       # agent lines read while waiting for a GC
+        self._events: list[str] = []       # agent lines not yet acted on
+        self._ev_buf = b""                 # a partial agent line
 
     # -- the run -----------------------------------------------------------
 
@@ -91,31 +92,38 @@ class ColdRun:
         self.report.lap("start")
         self.ev_r, self.cmd_w = ev_r, cmd_w
         with sb.forwarding():
-            self._watch(ev_r, cmd_w)
+            self._watch()
             code = sb.wait()
         io.finish()
         os.close(ev_r)
         os.close(cmd_w)
         return code
 
-    def _watch(self, ev_r: int, cmd_w: int) -> None:
+    def _read_events(self) -> bool:
+        """Read what the agent wrote into `_events`, a line each; False at EOF."""
+        chunk = os.read(self.ev_r, 4096)
+        self._ev_buf += chunk
+        *lines, self._ev_buf = self._ev_buf.split(b"\n")
+        self._events += [ln.decode(errors="replace").strip() for ln in lines]
+        return bool(chunk)
+
+    def _watch(self) -> None:
         """Serve the agent and poll for ready points until the program exits."""
         sb = self.sandbox
         assert sb is not None
         sel = selectors.DefaultSelector()
         pidfd = sb.pidfd()
-        sel.register(ev_r, selectors.EVENT_READ, "ev")
+        sel.register(self.ev_r, selectors.EVENT_READ, "ev")
         sel.register(pidfd, selectors.EVENT_READ, "exit")
         mode = self.plan.ready
         watch_stdin = mode in ("auto", "stdin") and self.io.program_side[0].kind == "tty"
         watch_socket = mode in ("auto", "socket")
         started = time.monotonic()
-        buf = b""
         stdin_hits = 0
         try:
             while True:
                 while self._events:             # including lines read during a GC wait
-                    self._on_event(self._events.pop(0), cmd_w)
+                    self._on_event(self._events.pop(0))
                 polling = (watch_stdin or watch_socket) and self.best < RANK["socket"]
                 elapsed = time.monotonic() - started
                 timeout = (0.01 if elapsed < 2 else 0.05 if elapsed < 20 else 0.25) if polling else None
@@ -124,14 +132,8 @@ class ColdRun:
                 for key, _ in sel.select(timeout):
                     if key.data == "exit":
                         return
-                    chunk = os.read(ev_r, 4096)
-                    if not chunk:
-                        sel.unregister(ev_r)
-                        continue
-                    buf += chunk
-                    while b"\n" in buf:
-                        line, buf = buf.split(b"\n", 1)
-                        self._events.append(line.decode(errors="replace").strip())
+                    if not self._read_events():
+                        sel.unregister(self.ev_r)
                 if not polling:
                     continue
                 pid = sb.program_pid()
@@ -154,12 +156,12 @@ class ColdRun:
             sel.close()
             os.close(pidfd)
 
-    def _on_event(self, line: str, cmd_w: int) -> None:
+    def _on_event(self, line: str) -> None:
         word, _, arg = line.partition(" ")
         if word == "ready" and arg in RANK:
             self.checkpoint(arg)
         try:
-            os.write(cmd_w, b"go\n")       # the agent waits for this at its pauses
+            os.write(self.cmd_w, b"go\n")       # the agent waits for this at its pauses
         except OSError:
             pass
 
@@ -206,21 +208,13 @@ class ColdRun:
         except OSError:
             return
         end = time.monotonic() + timeout
-        buf = b""
         while time.monotonic() < end:
             ready, _, _ = select.select([self.ev_r], [], [], max(0, end - time.monotonic()))
-            if not ready:
+            if not ready or not self._read_events():
                 break
-            chunk = os.read(self.ev_r, 4096)
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                text = line.decode(errors="replace").strip()
-                if text == "gc done":
-                    return
-                self._events.append(text)       # handled once the dump is done
+            if "gc done" in self._events:       # other lines wait until after the dump
+                self._events.remove("gc done")
+                return
         verbose("the agent did not answer the GC request; dumping as it is")
 
     def _manifest(self, point: str) -> dict:
