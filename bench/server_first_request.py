@@ -128,6 +128,7 @@ def main() -> int:
             restored.append(first_request([*JFAST, *program], port, env))
             outcomes.append(json.loads(report.read_text().splitlines()[-1])["outcome"])
         report_text = report.read_text()
+        image = sum(f.stat().st_size for f in Path(tmp, "cache", "entries").rglob("*.img"))
     if set(outcomes) != {"restored"}:
         print(f"not every jfast run restored: {outcomes}\n{report_text}", file=sys.stderr)
         return 1
@@ -140,6 +141,15 @@ def main() -> int:
         med = statistics.median(xs)
         print(f"| {name} | {med * 1000:.0f} | {min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} "
               f"| {med / base:.2f} |")
+    parts: dict[str, list[float]] = {}
+    for line in report_text.splitlines():
+        rep = json.loads(line)
+        if rep["outcome"] == "restored":
+            for k, v in rep["timings_ms"].items():
+                parts.setdefault(k, []).append(v)
+    print("\nInside a restored run (median ms, from the run report): " + ", ".join(
+        f"{k} {statistics.median(v):.1f}" for k, v in parts.items() if k != "total"))
+    print(f"Image size: {image / 2**20:.1f} MiB.")
     print(f"\nThe first jfast run (it makes the checkpoint, and was held 1 s before its first "
           f"request) took {cold * 1000:.0f} ms.")
     return 0

@@ -18,10 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,6 +109,8 @@ def _sha256(path: str) -> str:
 def _manifest_class_path(path: str) -> list[str]:
     if not path.endswith((".jar", ".JAR", ".zip")):
         return []
+    import zipfile  # only for a jar not seen before
+
     try:
         with zipfile.ZipFile(path) as z:
             text = z.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")
@@ -195,6 +194,8 @@ def key_of(material: dict) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    import tempfile  # the cold path's modules load only when needed
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as f:
         f.write(text)
@@ -267,6 +268,8 @@ class Pending:
     """A checkpoint being written; `publish` renames it into place."""
 
     def __init__(self, entry: Entry) -> None:
+        import tempfile
+
         self.entry = entry
         self.dir = Path(tempfile.mkdtemp(prefix=f"{entry.key}.", suffix=".pending",
                                          dir=entry.root / "entries"))
@@ -286,7 +289,13 @@ class Pending:
                 os.rename(self.entry.dir, old)
             os.rename(self.dir, self.entry.dir)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_tree(old)
 
     def discard(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove_tree(self.dir)
+
+
+def remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
 from pathlib import Path
 
 from .errors import FastPathUnavailable
-from .proc import run
+from .proc import run, which
 
 MIN_VERSION = (4, 1)
 SETUP_HINT = "install CRIU >= 4.1 (run ./setup.sh from the jfast checkout)"
@@ -18,7 +16,7 @@ COMMON = ["--ext-unix-sk", "--file-locks"]
 
 def find() -> str:
     """The criu binary: $JFAST_CRIU, else PATH."""
-    path = os.environ.get("JFAST_CRIU") or shutil.which("criu")
+    path = os.environ.get("JFAST_CRIU") or which("criu")
     if not path or not os.access(path, os.X_OK):
         raise FastPathUnavailable("criu not found", SETUP_HINT)
     return path
@@ -30,6 +28,8 @@ def identity(path: str) -> str:
 
 
 def version(path: str) -> tuple[int, ...]:
+    import re
+
     res = run([path, "--version"], timeout=10)
     m = re.search(r"Version:\s*(\d+)\.(\d+)", res.stdout)
     if res.returncode != 0 or not m:
@@ -73,7 +73,7 @@ def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
 
 
 def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,
-                 inherit: list[tuple[int, str]]) -> list[str]:
+                 inherit: list[tuple[int, str]], hook: str | None = None) -> list[str]:
     """The command the sandbox's init runs to restore: the restored program
     becomes the init's child (--restore-sibling) and criu exits."""
     argv = [criu, "restore", "-D", str(images), "-W", str(work), "-o", "restore.log",
@@ -81,4 +81,6 @@ def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,
             "--tcp-close", "--skip-file-rwx-check", *COMMON]
     for fd, res in inherit:
         argv += ["--inherit-fd", f"fd[{fd}]:{res}"]
+    if hook:
+        argv += ["--action-script", hook]
     return argv

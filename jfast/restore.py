@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
+import time
 from pathlib import Path
 
-from . import cache, criu
+from . import cache, criu, kdat
 from .errors import FastPathUnavailable
 from .report import Report
 from .sandbox import Sandbox, Spawn
@@ -32,10 +31,15 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
             env: dict[str, str], report: Report) -> int:
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
-    work = Path(tempfile.mkdtemp(prefix="restore.", dir=entry.root / "work"))
-    argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta))
-    sb = Sandbox(Spawn(argv=argv, env=env, fds={**io.fds, EV_FD: ev_w, CMD_FD: cmd_r},
-                       restore_pidfile=str(work / "pid")))
+    work = entry.root / "work" / f"restore.{os.getpid()}.{time.monotonic_ns()}"
+    work.mkdir(mode=0o700)
+    facts = kdat.plan(str(entry.root), meta["material"]["criu"])
+    argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta),
+                             facts.hook if facts else None)
+    criu_env = {**env, "JFAST_KDAT": facts.facts} if facts else env
+    sb = Sandbox(Spawn(argv=argv, env=criu_env, fds={**io.fds, EV_FD: ev_w, CMD_FD: cmd_r},
+                       restore_pidfile=str(work / "pid"),
+                       run_facts=(facts.load() or b"") if facts else None))
     os.close(ev_w)
     os.close(cmd_r)
     state, detail = sb.next_status()
@@ -44,7 +48,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
         for fd in (ev_r, cmd_w):
             os.close(fd)
         reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
-        shutil.rmtree(work, ignore_errors=True)
+        cache.remove_tree(work)
         raise FastPathUnavailable("restore failed", reason)
     report.lap("restore")
     report.outcome = "restored"
@@ -62,5 +66,5 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     io.finish()
     for fd in (ev_r, cmd_w):
         os.close(fd)
-    shutil.rmtree(work, ignore_errors=True)
+    cache.remove_tree(work)
     return code

@@ -64,6 +64,9 @@ class Spawn:
     env: dict[str, str]
     fds: dict[int, int] = field(default_factory=dict)   # target fd -> our fd
     restore_pidfile: str | None = None                  # set for criu restore
+    # criu's kernel facts (jfast/kdat.py): a tmpfs over /run holding these
+    # bytes (b"" for none yet) while criu starts; its hook unmounts it.
+    run_facts: bytes | None = None
 
 
 class Sandbox:
@@ -184,6 +187,8 @@ class Sandbox:
             _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
                    "mount /proc")
             signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+            if spawn.run_facts is not None:
+                _cover_run(spawn.run_facts)
             if spawn.restore_pidfile is None:
                 with open("/proc/sys/kernel/ns_last_pid", "w") as f:
                     f.write(str(PROGRAM_PID - 1))
@@ -228,6 +233,17 @@ class _Forwarding:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.old.items():
             signal.signal(sig, handler)
+
+
+def _cover_run(facts: bytes) -> None:
+    _check(_libc.mount(b"tmpfs", b"/run", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       b"size=1m,mode=755"), "mount tmpfs on /run")
+    if facts:
+        fd = os.open("/run/criu.kdat", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, facts)
+        finally:
+            os.close(fd)
 
 
 def _report(fd: int, line: str) -> None:

@@ -201,8 +201,9 @@ class ColdRun:
         verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
 
     def _collect_garbage(self, timeout: float = 10) -> None:
-        """Ask the agent for a full GC and wait for it: dead objects would
-        otherwise be written into the image and read back on every restore."""
+        """Ask the agent to shrink the heap (a full GC, free heap given back)
+        and wait for it: dead objects and pages would otherwise be written
+        into the image and read back on every restore."""
         try:
             os.write(self.cmd_w, b"gc\n")
         except OSError:

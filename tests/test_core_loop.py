@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, REPO, Runner, compile_java, need_tool
 
+from jfast import kdat
+
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
 
@@ -63,6 +65,29 @@ def test_restored_output_goes_to_this_runs_files_and_pipes(runner: Runner, app_d
                         "sh", *args], env=runner.env, stdin=subprocess.DEVNULL, timeout=120)
         assert log.read_text() == "args: x\nApp says hello on stderr\nafter\n"
     assert runner.last()["outcome"] == "restored"
+
+
+def test_restored_program_sees_the_hosts_run(runner: Runner, tmp_path: Path):
+    """Where /run is no tmpfs, criu restores under a tmpfs /run holding its
+    kernel facts (jfast/kdat.py); the program must still see the real one."""
+    classes = compile_java(tmp_path / "c", {"Exists.java": """
+        public class Exists {
+            public static void main(String[] a) {
+                System.out.println(new java.io.File(a[0]).exists());
+            }
+        }
+        """})
+    marker = Path("/run") / f"jfast-test-{os.getpid()}-{time.monotonic_ns()}"
+    marker.write_text("")
+    try:
+        for _ in range(3):
+            res = runner.jfast("-cp", str(classes), "Exists", str(marker))
+            assert (res.stdout, res.returncode) == ("true\n", 0), res.stderr
+    finally:
+        marker.unlink()
+    assert [r["outcome"] for r in runner.reports()] == ["started", "restored", "restored"]
+    if not kdat.run_is_tmpfs():
+        assert list((runner.cache / "criu").glob("criu.kdat.*")), "criu's facts were not kept"
 
 
 def test_java_symlink_never_finds_itself(runner: Runner, app_dir: Path, tmp_path: Path):

@@ -1,0 +1,95 @@
+"""CRIU's kernel facts, kept between restores where CRIU cannot keep them.
+
+Every criu run first probes the kernel (netns, iptables, vdso, CPU and
+pagemap features): about 35 ms here, a quarter of a restore. CRIU caches the
+result in /run/criu.kdat, but only when /run is a tmpfs, so that a reboot
+forgets it; on hosts whose /run is a plain directory it probes every time.
+
+There, the restore sandbox (a private mount namespace) gets a small tmpfs
+over /run holding the facts saved from an earlier restore of this boot and
+this criu. CRIU reads them at start-up; at its `pre-restore` stage, before
+it creates the program's processes or opens any of their files, the hook
+below saves the facts if they were new and unmounts the tmpfs, so the
+restored program sees the host's /run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from .proc import which
+
+TMPFS_MAGIC = 0x01021994
+RUN = "/run"
+KDAT = "criu.kdat"
+
+HOOK = """#!/bin/sh
+# Run by criu restore at each stage; written by jfast (jfast/kdat.py).
+[ "$CRTOOLS_SCRIPT_ACTION" = pre-restore ] || exit 0
+if [ ! -e "$JFAST_KDAT" ] && [ -e /run/criu.kdat ]; then
+    {cp} /run/criu.kdat "$JFAST_KDAT.$$" && {mv} -f "$JFAST_KDAT.$$" "$JFAST_KDAT"
+fi
+exec {umount} -l /run
+"""
+
+
+class Plan:
+    """Where this boot's facts for this criu live, and the hook that keeps them."""
+
+    def __init__(self, facts: str, hook: str) -> None:
+        self.facts = facts
+        self.hook = hook
+
+    def load(self) -> bytes | None:
+        try:
+            with open(self.facts, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+
+def run_is_tmpfs() -> bool:
+    import ctypes  # statfs has no os wrapper; f_type is the first field
+
+    class StatFs(ctypes.Structure):
+        _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_byte * 112)]
+
+    buf = StatFs()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.statfs(RUN.encode(), ctypes.byref(buf)) != 0:
+        return True             # no /run to speak of: leave CRIU alone
+    return buf.f_type == TMPFS_MAGIC
+
+
+def plan(root: str, criu_identity: str) -> Plan | None:
+    """The plan for a restore, or None where CRIU caches the facts itself
+    (or the tools the hook needs are missing)."""
+    if run_is_tmpfs():
+        return None
+    tools = {name: which(name) for name in ("cp", "mv", "umount")}
+    if not all(tools.values()):
+        return None
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        boot = f.read().strip()
+    criu = hashlib.sha256(criu_identity.encode()).hexdigest()[:16]
+    folder = os.path.join(root, "criu")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    hook = os.path.join(folder, "restore-hook")
+    text = HOOK.format(**tools)
+    try:
+        with open(hook) as f:
+            current = f.read()
+    except OSError:
+        current = None
+    if current != text:
+        tmp = f"{hook}.{os.getpid()}"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700), "w") as f:
+            f.write(text)
+        os.replace(tmp, hook)
+    facts = os.path.join(folder, f"{KDAT}.{boot}.{criu}")
+    if not os.path.exists(facts):
+        for name in os.listdir(folder):     # facts of other boots or criu builds
+            if name.startswith(KDAT + "."):
+                os.unlink(os.path.join(folder, name))
+    return Plan(facts, hook)
