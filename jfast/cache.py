@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
@@ -202,10 +201,12 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-@dataclass
 class Entry:
-    root: Path
-    key: str
+    """One checkpoint in the store, present or not."""
+
+    def __init__(self, root: Path, key: str) -> None:
+        self.root = root
+        self.key = key
 
     @property
     def dir(self) -> Path:

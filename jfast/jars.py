@@ -8,9 +8,6 @@ both jars; `bin/jfast` in a checkout builds them on first use.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 from .errors import FastPathUnavailable
@@ -38,6 +35,10 @@ def _jar_tool(javac: str) -> str:
 
 def build(out_dir: Path, javac: str | None = None) -> None:
     """Compile the agent (with the API) and the demo into `out_dir`."""
+    import shutil  # a build is rare: these load only for it
+    import subprocess
+    import tempfile
+
     javac = javac or shutil.which("javac")
     if not javac:
         raise RuntimeError("javac not found: install a JDK (e.g. openjdk-17-jdk-headless)")
@@ -61,6 +62,8 @@ def build(out_dir: Path, javac: str | None = None) -> None:
 
 def _jar(javac: str, target: Path, classes: Path, manifest: Path | None) -> None:
     tmp = target.with_suffix(".tmp")
+    import subprocess
+
     argv = [_jar_tool(javac), "--create", "--file", str(tmp)]
     if manifest:
         argv += ["--manifest", str(manifest)]
@@ -75,7 +78,7 @@ def locate(name: str) -> Path:
     try:
         if sources and (not jar.exists() or jar.stat().st_mtime < _newest(sources)):
             build(DATA)
-    except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
+    except Exception as e:  # noqa: BLE001 - OSError, RuntimeError, CalledProcessError
         raise FastPathUnavailable(f"cannot build {name}", str(e)) from e
     if not jar.exists():
         raise FastPathUnavailable(f"{name} is missing", "reinstall jfast")

@@ -9,7 +9,6 @@ should go straight to java.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 # Options whose value is the next argument (java's "white-space options").
 OPTIONS_WITH_VALUE = frozenset({
@@ -47,18 +46,19 @@ class ArgfileError(ValueError):
     """An @argfile could not be read."""
 
 
-@dataclass
 class JavaCommand:
-    """What a java command line launches."""
+    """What a java command line launches. (Plain classes here, not dataclasses:
+    the dataclasses module and its code generation cost a restore ~20 ms.)"""
 
-    argv: list[str]                     # exactly as given (passed to java unchanged)
-    options: list[str] = field(default_factory=list)   # JVM options, expanded
-    mode: str = "invalid"               # jar | class | module | source | info | invalid
-    target: str = ""                    # jar path, class name, module[/class] or source file
-    app_args: list[str] = field(default_factory=list)
-    classpath: list[str] = field(default_factory=list)
-    module_path: list[str] = field(default_factory=list)
-    passthrough: str | None = None      # why the fast path does not apply, if so
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv                # exactly as given (passed to java unchanged)
+        self.options: list[str] = []    # JVM options, expanded
+        self.mode = "invalid"           # jar | class | module | source | info | invalid
+        self.target = ""                # jar path, class name, module[/class] or source file
+        self.app_args: list[str] = []
+        self.classpath: list[str] = []
+        self.module_path: list[str] = []
+        self.passthrough: str | None = None   # why the fast path does not apply, if so
 
     @property
     def launchable(self) -> bool:

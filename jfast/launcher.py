@@ -15,6 +15,7 @@ from . import cache, criu, javacli, stdio
 from .errors import FastPathUnavailable, JfastError
 from .javabin import find_java
 from .log import verbose, warn
+from .ready import ready_mode
 from .report import Report
 
 
@@ -59,9 +60,7 @@ def main(argv: list[str]) -> int:
 
 def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
           io: stdio.Stdio, report: Report) -> int:
-    from . import warmup  # the cold path's modules load only when needed
-
-    ready = warmup.ready_mode(env)
+    ready = ready_mode(env)
     if ready == "none":
         raise FastPathUnavailable("JFAST_READY=none")
     criu_path = criu.find()
@@ -89,15 +88,18 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         if damage:
             entry.quarantine()
             raise FastPathUnavailable("checkpoint damaged", damage)
+        report.lap("lookup")
         verbose(f"restoring {entry.key}")
         report.ready_point = meta.get("ready_point")
         code = restore(entry, meta, criu_path, io, env, report)
     else:
+        from . import warmup  # the cold path's modules load only when needed
+
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
                            ready=ready, material=material)
         verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready})")
-        code = warmup.ColdRun(plan, report).run()
+        code = warmup.ColdRun(plan, report, io).run()
     report.exit_status = code
     report.write()
     return code

@@ -5,26 +5,27 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
 
-from . import __version__
+from . import STARTED, __version__
 
 
-@dataclass
 class Report:
-    outcome: str = "passthrough"       # restored | started | fallback | passthrough
-    checkpoint: str = "none"           # created | none | failed
-    key: str | None = None
-    reason: str | None = None          # why the fast path was not taken
-    ready_point: str | None = None     # where the checkpoint was (or is) taken
-    exit_status: int | None = None
-    program: str = ""
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    jfast_version: str = __version__
+    FIELDS = ("outcome", "checkpoint", "key", "reason", "ready_point", "exit_status",
+              "program", "timings_ms", "jfast_version")
 
-    def __post_init__(self) -> None:
-        self._t0 = time.monotonic()
-        self._last = self._t0
+    def __init__(self) -> None:
+        self.outcome = "passthrough"         # restored | started | fallback | passthrough
+        self.checkpoint = "none"             # created | none | failed
+        self.key: str | None = None
+        self.reason: str | None = None       # why the fast path was not taken
+        self.ready_point: str | None = None  # where the checkpoint was (or is) taken
+        self.exit_status: int | None = None
+        self.program = ""
+        self.timings_ms: dict[str, float] = {}
+        self.jfast_version = __version__
+        self._t0 = STARTED
+        self._last = STARTED
+        self.lap("imports")
 
     def lap(self, name: str) -> None:
         """Record the time since the previous lap under `name`."""
@@ -37,7 +38,7 @@ class Report:
         path = os.environ.get("JFAST_REPORT")
         if not path:
             return
-        line = json.dumps(asdict(self), sort_keys=True) + "\n"
+        line = json.dumps({k: getattr(self, k) for k in self.FIELDS}, sort_keys=True) + "\n"
         try:
             # One write() on an O_APPEND fd keeps concurrent runs' lines whole.
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -12,7 +12,7 @@ from .errors import FastPathUnavailable
 from .report import Report
 from .sandbox import Sandbox, Spawn
 from .stdio import Stdio
-from .warmup import CMD_FD, EV_FD
+from .ready import CMD_FD, EV_FD
 
 
 def inherit_list(meta: dict) -> list[tuple[int, str]]:

@@ -20,7 +20,6 @@ import ctypes
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
 
 from .errors import FastPathUnavailable
 
@@ -55,18 +54,20 @@ def exit_code(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
-@dataclass
 class Spawn:
     """What the init starts: `argv` exec'd at PID 1000 (a fresh program), or
     run as a helper whose `--pidfile` names the program it restored."""
 
-    argv: list[str]
-    env: dict[str, str]
-    fds: dict[int, int] = field(default_factory=dict)   # target fd -> our fd
-    restore_pidfile: str | None = None                  # set for criu restore
-    # criu's kernel facts (jfast/kdat.py): a tmpfs over /run holding these
-    # bytes (b"" for none yet) while criu starts; its hook unmounts it.
-    run_facts: bytes | None = None
+    def __init__(self, argv: list[str], env: dict[str, str],
+                 fds: dict[int, int] | None = None, restore_pidfile: str | None = None,
+                 run_facts: bytes | None = None) -> None:
+        self.argv = argv
+        self.env = env
+        self.fds = fds or {}                        # target fd -> our fd
+        self.restore_pidfile = restore_pidfile      # set for criu restore
+        # criu's kernel facts (jfast/kdat.py): a tmpfs over /run holding these
+        # bytes (b"" for none yet) while criu starts; its hook unmounts it.
+        self.run_facts = run_facts
 
 
 class Sandbox:

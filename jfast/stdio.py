@@ -23,15 +23,14 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 
-@dataclass(frozen=True)
-class StdFd:
-    fd: int
-    kind: str        # tty | pipe | dev | file | socket | closed
-    resource: str    # CRIU's name for it
-    identity: tuple  # equal for fds that are the same object
+class StdFd(namedtuple("StdFd", "fd kind resource identity")):
+    """fd; kind: tty | pipe | dev | file | socket | closed; resource: CRIU's
+    name for it; identity: equal for fds that are the same object."""
+
+    __slots__ = ()
 
     @property
     def external(self) -> bool:
@@ -72,15 +71,15 @@ def shape(fds: list[StdFd]) -> str:
     return ",".join(f"{f.kind}{firsts.setdefault(f.identity, f.fd)}" for f in fds)
 
 
-@dataclass
 class Stdio:
     """fds 0-2 as the program gets them, with the relays that feed them."""
 
-    fds: dict[int, int]                 # program fd -> our fd to hand over
-    program_side: list[StdFd]
-    _threads: list[threading.Thread] = field(default_factory=list)
-    _ours: list[int] = field(default_factory=list)      # relay ends we keep
-    _theirs: list[int] = field(default_factory=list)    # ends handed over
+    def __init__(self) -> None:
+        self.fds: dict[int, int] = {}             # program fd -> our fd to hand over
+        self.program_side: list[StdFd] = []
+        self._threads: list[threading.Thread] = []
+        self._ours: list[int] = []                # relay ends we keep
+        self._theirs: list[int] = []              # ends handed over
 
     @property
     def shape(self) -> str:
@@ -113,7 +112,7 @@ class Stdio:
 
 def prepare() -> Stdio:
     """Work out what the program gets as fds 0-2 (pipes for files/sockets)."""
-    io = Stdio(fds={}, program_side=[])
+    io = Stdio()
     relays: dict[tuple, int] = {}        # (caller object, direction) -> end handed over
     for f in (describe(fd) for fd in (0, 1, 2)):
         if f.kind == "closed":

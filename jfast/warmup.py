@@ -17,40 +17,30 @@ import os
 import select
 import selectors
 import time
-from dataclasses import dataclass
 
 from . import cache, criu, stdio
 from .errors import FastPathUnavailable
 from .log import verbose
+from .ready import CMD_FD, EV_FD, RANK
 from .report import Report
 from .sandbox import PROGRAM_PID, Sandbox, Spawn
 
-RANK = {"main": 0, "stdin": 1, "socket": 2, "window": 2, "explicit": 3}
-READY_MODES = ("auto", "none", *RANK)
-EV_FD, CMD_FD = 3, 4          # the agent's event and command pipes in the program
 
-
-@dataclass
 class Plan:
     """Everything a cold run needs to know, worked out by the launcher."""
 
-    java: str
-    argv: list[str]              # the user's java arguments, unchanged
-    env: dict[str, str]
-    entry: cache.Entry
-    criu: str
-    criu_version: str
-    agent_jar: str
-    ready: str                   # JFAST_READY
-    material: dict               # the key material, kept in the manifest
-
-
-def ready_mode(env: dict[str, str]) -> str:
-    mode = env.get("JFAST_READY", "auto") or "auto"
-    if mode not in READY_MODES:
-        raise FastPathUnavailable(f"JFAST_READY={mode} is not known",
-                                  f"use one of {', '.join(READY_MODES)}")
-    return mode
+    def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: cache.Entry,
+                 criu: str, criu_version: str, agent_jar: str, ready: str,
+                 material: dict) -> None:
+        self.java = java
+        self.argv = argv               # the user's java arguments, unchanged
+        self.env = env
+        self.entry = entry
+        self.criu = criu
+        self.criu_version = criu_version
+        self.agent_jar = agent_jar
+        self.ready = ready             # JFAST_READY
+        self.material = material       # the key material, kept in the manifest
 
 
 def pipe_resource(fd: int) -> str:
@@ -58,9 +48,10 @@ def pipe_resource(fd: int) -> str:
 
 
 class ColdRun:
-    def __init__(self, plan: Plan, report: Report) -> None:
+    def __init__(self, plan: Plan, report: Report, io: stdio.Stdio) -> None:
         self.plan = plan
         self.report = report
+        self.io = io                       # fds 0-2 as the launcher prepared them
         self.best = -1                     # rank of the checkpoint we made
         self.sandbox: Sandbox | None = None
         self._events: list[str] = []       # agent lines not yet acted on
@@ -69,8 +60,7 @@ class ColdRun:
     # -- the run -----------------------------------------------------------
 
     def run(self) -> int:
-        plan = self.plan
-        io = stdio.prepare()
+        plan, io = self.plan, self.io
         ev_r, ev_w = os.pipe()
         cmd_r, cmd_w = os.pipe()
         self.pipes = {"ev": pipe_resource(ev_r), "cmd": pipe_resource(cmd_r)}
@@ -80,7 +70,7 @@ class ColdRun:
         argv = [plan.java, f"-javaagent:{plan.agent_jar}={opts}", "-XX:-UsePerfData", *plan.argv]
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
         sb = Sandbox(Spawn(argv=argv, env=plan.env, fds=fds))
-        self.sandbox, self.io = sb, io
+        self.sandbox = sb
         state, detail = sb.next_status()
         if state != "started":
             sb.wait()

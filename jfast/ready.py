@@ -1,0 +1,20 @@
+"""Ready points and the agent's pipes: what both the cold run (warmup.py)
+and a restore (restore.py) need, kept apart so a restore loads no more."""
+
+from __future__ import annotations
+
+from .errors import FastPathUnavailable
+
+# Ready points from weakest to strongest (DESIGN.md s.4).
+RANK = {"main": 0, "stdin": 1, "socket": 2, "window": 2, "explicit": 3}
+READY_MODES = ("auto", "none", *RANK)
+EV_FD, CMD_FD = 3, 4          # the agent's event and command pipes in the program
+
+
+def ready_mode(env: dict[str, str]) -> str:
+    """JFAST_READY, checked."""
+    mode = env.get("JFAST_READY", "auto") or "auto"
+    if mode not in READY_MODES:
+        raise FastPathUnavailable(f"JFAST_READY={mode} is not known",
+                                  f"use one of {', '.join(READY_MODES)}")
+    return mode
