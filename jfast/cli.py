@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("demo",)
+SUBCOMMANDS = ("demo", "doctor")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
 def _subcommand(name: str, args: list[str]) -> int:
     from .errors import JfastError
     try:
+        if name == "doctor":
+            from .doctor import main as doctor
+            return doctor(args)
         from .demo import main as demo
         return demo(args)
     except JfastError as e:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .errors import FastPathUnavailable
 from .proc import run, which
+from .userns import rootless
 
 MIN_VERSION = (4, 1)
 SETUP_HINT = "install CRIU >= 4.1 (run ./setup.sh from the jfast checkout)"
@@ -14,11 +15,25 @@ SETUP_HINT = "install CRIU >= 4.1 (run ./setup.sh from the jfast checkout)"
 COMMON = ["--ext-unix-sk", "--file-locks"]
 
 
+def _mode() -> list[str]:
+    # Rootless, criu holds capabilities only inside the sandbox's user
+    # namespace (jfast/userns.py) and must be told to live with that.
+    return ["--unprivileged"] if rootless() else []
+
+
+# Where criu is installed but a non-root user's PATH does not look.
+SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
 def find() -> str:
-    """The criu binary: $JFAST_CRIU, else PATH."""
+    """The criu binary: $JFAST_CRIU, else PATH, else (for a user whose PATH
+    leaves them out by convention) the sbin folders."""
     path = os.environ.get("JFAST_CRIU") or which("criu")
+    if not path and rootless():
+        path = next((p for p in (os.path.join(d, "criu") for d in SBIN)
+                     if os.access(p, os.X_OK)), None)
     if not path or not os.access(path, os.X_OK):
-        raise FastPathUnavailable("criu not found", SETUP_HINT)
+        raise FastPathUnavailable("criu not found", SETUP_HINT, lasting=True)
     return path
 
 
@@ -43,7 +58,7 @@ def require_usable(path: str) -> str:
     if v < MIN_VERSION:
         raise FastPathUnavailable(
             f"criu {v[0]}.{v[1]} is too old",
-            f"kernel {os.uname().release} needs CRIU >= 4.1: {SETUP_HINT}")
+            f"kernel {os.uname().release} needs CRIU >= 4.1: {SETUP_HINT}", lasting=True)
     return f"{v[0]}.{v[1]}"
 
 
@@ -62,14 +77,19 @@ def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
     """Checkpoint the tree rooted at `pid` (a PID inside the sandbox whose
     init has host PID `init_pid`), leaving it running. CRIU runs inside the
     sandbox's namespaces, so they are its own and not part of the image."""
-    argv = ["nsenter", "-t", str(init_pid), "-p", "-m", "-i", "-u", "--",
-            criu, "dump", "-t", str(pid), "-D", str(images), "-W", str(work),
-            "-o", "dump.log", "--leave-running", "--tcp-established", *COMMON]
+    from .sandbox import run_inside
+
+    argv = [criu, "dump", "-t", str(pid), "-D", str(images), "-W", str(work),
+            "-o", "dump.log", "--leave-running", *COMMON, *_mode()]
+    if not rootless():
+        argv.append("--tcp-established")    # TCP repair needs root's CAP_NET_ADMIN
     for res in externals:
         argv += ["--external", res]
-    res = run(argv, timeout=300)
-    if res.returncode != 0:
-        raise FastPathUnavailable("criu dump failed", log_tail(work / "dump.log"))
+    code, err = run_inside(init_pid, argv, timeout=300)
+    if code != 0:
+        detail = log_tail(work / "dump.log")
+        raise FastPathUnavailable("criu dump failed", err.strip()[:400] if detail == "no log"
+                                  else detail)
 
 
 def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,
@@ -78,7 +98,7 @@ def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,
     becomes the init's child (--restore-sibling) and criu exits."""
     argv = [criu, "restore", "-D", str(images), "-W", str(work), "-o", "restore.log",
             "--restore-sibling", "--restore-detached", "--pidfile", str(pidfile),
-            "--tcp-close", "--skip-file-rwx-check", *COMMON]
+            "--tcp-close", "--skip-file-rwx-check", *COMMON, *_mode()]
     for fd, res in inherit:
         argv += ["--inherit-fd", f"fd[{fd}]:{res}"]
     if hook:

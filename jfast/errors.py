@@ -17,9 +17,12 @@ class JfastError(Exception):
 class FastPathUnavailable(JfastError):
     """The fast path cannot be taken; the program still runs normally.
 
-    `reason` is a short machine-friendly phrase for the run report."""
+    `reason` is a short machine-friendly phrase for the run report;
+    `lasting` marks a state of the machine that every run will meet until
+    someone fixes it (criu missing, user namespaces forbidden)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", lasting: bool = False) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+        self.lasting = lasting

@@ -64,8 +64,9 @@ def run_is_tmpfs() -> bool:
 
 def plan(root: str, criu_identity: str) -> Plan | None:
     """The plan for a restore, or None where CRIU caches the facts itself
-    (or the tools the hook needs are missing)."""
-    if run_is_tmpfs():
+    (or the tools the hook needs are missing). Rootless criu keeps its
+    facts in $XDG_RUNTIME_DIR by itself."""
+    if os.geteuid() != 0 or run_is_tmpfs():
         return None
     tools = {name: which(name) for name in ("cp", "mv", "umount")}
     if not all(tools.values()):

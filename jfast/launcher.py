@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import cache, criu, javacli, stdio
+from . import cache, criu, javacli, notice, stdio, userns
 from .errors import FastPathUnavailable, JfastError
 from .javabin import find_java
 from .log import verbose, warn
@@ -45,6 +45,8 @@ def main(argv: list[str]) -> int:
     except FastPathUnavailable as e:
         if io is not None:
             io.abandon()
+        if e.lasting and userns.rootless():
+            notice.once(str(e))
         return _exec_java(java, argv, env, report, "fallback", str(e))
     except Exception as e:
         if report.outcome in ("started", "restored"):
@@ -64,6 +66,11 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     if ready == "none":
         raise FastPathUnavailable("JFAST_READY=none")
     criu_path = criu.find()
+    if userns.rootless():
+        blocked = userns.blocked()
+        if blocked:
+            raise FastPathUnavailable("user namespaces are off", f"{blocked[0]}; {blocked[1]}",
+                                      lasting=True)
     root = cache.cache_dir()
     try:
         cache.ensure_dirs(root)

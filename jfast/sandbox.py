@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 
+from . import userns
 from .errors import FastPathUnavailable
 
 CLONE_NEWNS = 0x00020000
@@ -165,8 +166,13 @@ class Sandbox:
             for sig in FORWARDED:
                 signal.signal(sig, signal.SIG_IGN)
             _close_fds_except({0, 1, 2, status_w, *self._spawn.fds.values()})
-            _check(_libc.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS),
-                   "unshare")
+            flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+            uid, gid = os.geteuid(), os.getegid()
+            if userns.rootless():
+                flags |= userns.CLONE_NEWUSER
+            _check(_libc.unshare(flags), "unshare")
+            if userns.rootless():
+                userns.map_self(uid, gid)
             init = os.fork()
             if init == 0:
                 self._init(status_w)
@@ -269,12 +275,59 @@ def _exec(spawn: Spawn, new_session: bool) -> None:
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        if spawn.restore_pidfile is not None and userns.rootless():
+            userns.keep_caps_across_exec()      # criu, never the program
         os.execve(spawn.argv[0], spawn.argv, spawn.env)
     except BaseException as e:  # noqa: BLE001
         try:
             os.write(2, f"jfast: cannot start {spawn.argv[0]}: {e}\n".encode())
         finally:
             os._exit(127)
+
+
+def run_inside(init_pid: int, argv: list[str], timeout: float) -> tuple[int, str]:
+    """Run a helper (criu dump) inside the sandbox's namespaces, with the
+    capabilities they grant when rootless; returns (exit code, stderr)."""
+    import select
+    import time
+
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 127
+        try:
+            os.close(err_r)
+            userns.enter(init_pid)
+            inner = os.fork()           # the pid namespace applies to children
+            if inner == 0:
+                os.dup2(err_w, 2)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
+                os.dup2(devnull, 1)
+                _close_fds_except({0, 1, 2})
+                if userns.rootless():
+                    userns.keep_caps_across_exec()
+                os.execv(argv[0], argv)
+            _, status = os.waitpid(inner, 0)
+            code = exit_code(status)
+        except BaseException as e:  # noqa: BLE001 - a forked child must not unwind
+            _report(err_w, f"jfast: cannot run {argv[0]} in the sandbox: {e}")
+        finally:
+            os._exit(code)
+    os.close(err_w)
+    chunks, end = [], time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([err_r], [], [], end - time.monotonic())
+        chunk = os.read(err_r, 65536) if ready else b""
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(err_r)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if not done:                        # timed out: the helper dies with its child
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    return exit_code(status), b"".join(chunks).decode(errors="replace")
 
 
 def _close_quietly(fds: object) -> None:

@@ -120,7 +120,7 @@ def prepare() -> Stdio:
             # that can be checkpointed and rebound.
             theirs = os.open(os.devnull, os.O_RDWR)
             io._theirs.append(theirs)
-        elif f.kind in ("file", "socket"):
+        elif f.kind in ("file", "socket") or (f.kind == "pipe" and _foreign(f.fd)):
             inbound = f.fd == 0
             theirs = relays.get((f.identity, inbound), -1)
             if theirs < 0:
@@ -141,6 +141,12 @@ def prepare() -> Stdio:
         d = describe(theirs)
         io.program_side.append(StdFd(f.fd, d.kind, d.resource, d.identity))
     return io
+
+
+def _foreign(fd: int) -> bool:
+    """A pipe another user made (say root's shell, piping into `runuser`):
+    a rootless criu cannot reopen it through /proc at restore."""
+    return os.fstat(fd).st_uid != os.geteuid()
 
 
 def _copy(src: int, dst: int, close: int) -> None:
