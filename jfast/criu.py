@@ -67,7 +67,7 @@ def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
             "-o", "dump.log", "--leave-running", "--tcp-established", *COMMON]
     for res in externals:
         argv += ["--external", res]
-    res = run(argv, timeout=300)
+    res = run(argv, timeout=300, umask=0o077)    # images hold secrets: 0600, not 0644
     if res.returncode != 0:
         raise FastPathUnavailable("criu dump failed", log_tail(work / "dump.log"))
 

@@ -82,17 +82,16 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     entry = cache.Entry(root, cache.key_of(material))
     report.key = entry.key
     report.lap("key")
-    meta = entry.meta()
+    from .admission import admit
+    meta = admit(entry)           # None: no checkpoint yet
     if meta is not None:
         from .restore import restore
-        damage = entry.check_images(meta)
-        if damage:
-            entry.quarantine()
-            raise FastPathUnavailable("checkpoint damaged", damage)
         verbose(f"restoring {entry.key}")
         report.ready_point = meta.get("ready_point")
         code = restore(entry, meta, criu_path, io, env, report)
     else:
+        if not cache.writable(root):
+            raise FastPathUnavailable("cache is read-only", f"{root}: no checkpoint can be made")
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
                            ready=ready, material=material)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
-from pathlib import Path
 
 from . import cache, criu
 from .errors import FastPathUnavailable
@@ -32,13 +30,14 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
             env: dict[str, str], report: Report) -> int:
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
-    work = Path(tempfile.mkdtemp(prefix="restore.", dir=entry.root / "work"))
+    work = cache.scratch(entry.root, "restore.")
     argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta))
     sb = Sandbox(Spawn(argv=argv, env=env, fds={**io.fds, EV_FD: ev_w, CMD_FD: cmd_r},
                        restore_pidfile=str(work / "pid")))
     os.close(ev_w)
     os.close(cmd_r)
     state, detail = sb.next_status()
+    entry.release()          # CRIU has read the images (admission.py took the lock)
     if state != "restored":
         sb.wait()            # the sandbox is gone, and with it any half-restored process
         for fd in (ev_r, cmd_w):

@@ -378,6 +378,11 @@ public final class Agent {
                 sb.append(names[i]).append('\n');
             }
             File tmp = new File(path + ".tmp");
+            // 0600 like every file in jfast's cache (the umask is the program's).
+            tmp.delete();
+            java.nio.file.Files.createFile(tmp.toPath(),
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             FileOutputStream out = new FileOutputStream(tmp);
             try {
                 out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
