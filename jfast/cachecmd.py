@@ -31,7 +31,8 @@ $JFAST_CACHE_MAX (default 4G; `off` for no limit).
          its jar, JDK, kernel or CRIU changed), "damaged" (will be set aside)
   info   ENTRY and "argv", "cwd", "java", "jdk", "criu_version", "kernel",
          "image_bytes", "image_files", "digests" ("ok" or why not), "files"
-         [{"path", "status": "unchanged"|"changed"|"gone"}], "material" (the key)
+         [{"path", "status": "unchanged"|"changed"|"gone"}], "material" (the
+         key), "path" (the entry's directory)
   prune, clear
          {"dry_run", "removed": [REMOVAL], "in_use": [REMOVAL], "freed_bytes",
           "kept_entries", "kept_bytes"}
@@ -44,6 +45,9 @@ exit status:
   3  the cache directory cannot be used (another user could write it, I/O error)
   4  prune, clear: something was in use by a running jfast and was kept
 """
+
+
+JSON_HELP = "print JSON for scripts (see `jfast cache --help`)"
 
 
 class UsageError(Exception):
@@ -60,20 +64,20 @@ def parser() -> argparse.ArgumentParser:
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="{list,info,prune,clear}")
     ls = sub.add_parser("list", help="one line per entry (the default)")
-    ls.add_argument("--json", action="store_true", help="print JSON (see below)")
+    ls.add_argument("--json", action="store_true", help=JSON_HELP)
     info = sub.add_parser("info", help="everything about one entry")
     info.add_argument("key", metavar="KEY", help="a key or a unique prefix of one")
-    info.add_argument("--json", action="store_true")
-    pr = sub.add_parser("prune", help="remove what is stale, old or over a size")
+    info.add_argument("--json", action="store_true", help=JSON_HELP)
+    pr = sub.add_parser("prune", help="remove leftovers, and entries stale, old or over a size")
     pr.add_argument("--max-size", metavar="SIZE",
                     help="evict least recently used entries down to SIZE "
                          "(default: $JFAST_CACHE_MAX)")
     pr.add_argument("--max-age", metavar="AGE", help="remove entries unused for longer than AGE")
     pr.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
-    pr.add_argument("--json", action="store_true")
+    pr.add_argument("--json", action="store_true", help=JSON_HELP)
     cl = sub.add_parser("clear", help="remove every entry")
-    cl.add_argument("--dry-run", action="store_true")
-    cl.add_argument("--json", action="store_true")
+    cl.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
+    cl.add_argument("--json", action="store_true", help=JSON_HELP)
     return p
 
 
@@ -170,7 +174,8 @@ def cmd_list(root: Path, args: argparse.Namespace) -> int:
     items, now = _scan(root), time.time()
     digests = cache.FileDigests(root)
     entries = [(i, *_state(i, digests)) for i in items if i.kind == "entry"]
-    leftovers = [i for i in items if i.kind != "entry"]
+    # A class list without its entry is kept for the next cold run: not a leftover.
+    leftovers = [i for i in items if i.kind not in ("entry", "classes")]
     total = sum(i.size for i, _, _ in entries)
     cap = _cap()
     _save(digests)
@@ -233,8 +238,8 @@ def cmd_info(root: Path, args: argparse.Namespace) -> int:
         ("directory", m.get("cwd", "?")), ("ready point", meta.get("ready_point") or "?"),
         ("created", local_time(item.created)),
         ("last used", f"{local_time(item.last_used)}, {item.hits} hit(s)"),
-        ("size", f"{format_size(item.size)} (image {format_size(meta.get('image_bytes', 0))} "
-                 f"in {out['image_files']} files)"),
+        ("size", (f"{format_size(item.size)} (image {format_size(meta.get('image_bytes', 0))} "
+                  f"in {out['image_files']} files)")),
         ("digests", f"{meta.get('image_hash', '?')} of every image file: {checked or 'ok'}"),
         ("java", f"{meta.get('java')}" + (f" (JDK {jdk_text})" if jdk_text else "")),
         ("criu", f"{meta.get('criu_version')} ({(m.get('criu') or '?').split('|')[0]})"),

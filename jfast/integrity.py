@@ -97,7 +97,7 @@ def quick_check(images: Path, meta: dict) -> tuple[str | None, bool]:
         moved = moved or _stamp(st) != recorded.get(name)
     extra = set(found) - set(sizes)
     if extra:
-        return f"unexpected image file {sorted(extra)[0]}", False
+        return f"unexpected image file {min(extra)}", False
     return None, moved
 
 

@@ -20,14 +20,15 @@ LEFTOVER_KINDS = {
     "old": "replaced",           # an entry replaced by a newer one of its key
     "trash": "removing",         # being removed
 }
-SCRATCH_AGE = 600                # work/ dirs older than this are leftovers
+SCRATCH_AGE = 600                # scratch files older than this are leftovers
 
 
 @dataclass
 class Item:
     name: str                    # its name under entries/ (or work/)
     key: str
-    kind: str                    # entry | partial | quarantined | replaced | removing | classes | scratch
+    # entry | partial | quarantined | replaced | removing | classes | scratch
+    kind: str
     path: Path
     size: int = 0                # bytes of its files (with the entry's class list)
     meta: dict | None = None
@@ -107,6 +108,8 @@ def scan(root: Path, now: float | None = None) -> list[Item]:
         if kind is None:
             continue                      # not ours to judge
         try:
+            if name.endswith(".tmp") and now - path.stat().st_mtime < SCRATCH_AGE:
+                continue                  # the agent is writing it right now
             items.append(Item(name, key, kind, path, size=_tree_size(path)))
         except OSError:
             continue                      # gone while we looked

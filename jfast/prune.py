@@ -149,13 +149,12 @@ def run(root: Path, removals: list[Removal]) -> None:
 def tidy(root: Path) -> None:
     """Drop lock files no entry needs and remembered digests of files that
     changed or went away (both only grow otherwise)."""
-    entries = root / "entries"
+    names = set(os.listdir(root / "entries"))
+    pending = {n.partition(".")[0] for n in names if n.endswith(".pending")}
     for name in os.listdir(root / "locks"):
         key, _, kind = name.partition(".")
-        busy = (entries / key).exists() if kind == "lock" else any(
-            n.startswith(f"{key}.") and n.endswith(".pending") for n in os.listdir(entries))
-        if busy:
-            continue
+        if key in (names if kind == "lock" else pending):
+            continue                                 # may be needed: leave it
         lock = locks.Lock(root / "locks" / name)
         if lock.acquire(blocking=False):
             lock.remove()
@@ -170,10 +169,10 @@ def tidy(root: Path) -> None:
 
 
 def _still(ident: str) -> bool:
-    path, size, mtime, ino = ident.rsplit("|", 3)
     try:
+        path, size, mtime, ino = ident.rsplit("|", 3)
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):
         return False
     return f"{st.st_size}|{st.st_mtime_ns}|{st.st_ino}" == f"{size}|{mtime}|{ino}"
 
@@ -190,6 +189,7 @@ def enforce_cap(root: Path, env: dict[str, str], made: str) -> str | None:
     items = scan(root)
     removals = plan(items, time.time(), max_size=cap)
     run(root, removals)
+    tidy(root)
     for r in removals:
         if r.item.kind == "entry" and r.item.key == made and r.done:
             return (f"its {format_size(r.item.size)} are over JFAST_CACHE_MAX "

@@ -377,20 +377,18 @@ public final class Agent {
             for (int i = 0; i < count; i++) {
                 sb.append(names[i]).append('\n');
             }
-            File tmp = new File(path + ".tmp");
-            // 0600 like every file in jfast's cache (the umask is the program's).
-            tmp.delete();
-            java.nio.file.Files.createFile(tmp.toPath(),
-                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-            FileOutputStream out = new FileOutputStream(tmp);
+            // A temporary file of our own (cold runs of one program may exit at
+            // once), created 0600 like every file in jfast's cache.
+            java.nio.file.Path target = new File(path).toPath();
+            java.nio.file.Path tmp = java.nio.file.Files.createTempFile(
+                    target.getParent(), target.getFileName() + ".", ".tmp");
+            FileOutputStream out = new FileOutputStream(tmp.toFile());
             try {
                 out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
             } finally {
                 out.close();
             }
-            java.nio.file.Files.move(tmp.toPath(), new File(path).toPath(),
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             log("recorded " + count + " classes to " + path);
         }
     }
