@@ -3,8 +3,9 @@
 `admit` holds the entry's shared lock from the checks until CRIU has read
 the images (restore.py releases it), so a prune, a quarantine or a publish
 by another run cannot move the files in between. A damaged entry and an
-entry another user could have written are set aside (quarantined): this run
-starts the program normally and the next one makes a fresh checkpoint.
+entry another user could have written are set aside (quarantined) and this
+run starts the program normally, making a fresh checkpoint: the next run
+restores again.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ from .errors import FastPathUnavailable
 from .log import verbose
 
 
+class SetAside(FastPathUnavailable):
+    """The entry was damaged or refused and has been moved aside."""
+
+
 def admit(entry: Entry) -> dict | None:
     """The entry's manifest if it may be restored, None if there is no entry;
-    raises FastPathUnavailable (after quarantining it) if it may not."""
+    raises SetAside (after quarantining it) if it may not."""
     if not entry.published():
         return None                      # a miss costs one stat and no lock
     entry.hold()
@@ -38,11 +43,12 @@ def admit(entry: Entry) -> dict | None:
                 _restamp(entry, meta)
     except integrity.Refused as e:
         entry.quarantine()
-        trust.refuse(str(e), f"checkpoint {entry.key} was set aside and the next run "
-                     "makes a new one", reason="checkpoint refused")
+        trust.warn_refused(str(e), f"checkpoint {entry.key} was set aside and a new one "
+                           "is made", reason="checkpoint refused")
+        raise SetAside("checkpoint refused", str(e)) from None
     if damage:
         entry.quarantine()
-        raise FastPathUnavailable("checkpoint damaged", damage)
+        raise SetAside("checkpoint damaged", damage)
     return meta
 
 

@@ -82,8 +82,12 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     entry = cache.Entry(root, cache.key_of(material))
     report.key = entry.key
     report.lap("key")
-    from .admission import admit
-    meta = admit(entry)           # None: no checkpoint yet
+    from .admission import SetAside, admit
+    set_aside = None
+    try:
+        meta = admit(entry)           # None: no checkpoint yet
+    except SetAside as e:             # damaged or refused: start normally, making a new one
+        meta, set_aside = None, e
     if meta is not None:
         from .restore import restore
         verbose(f"restoring {entry.key}")
@@ -91,12 +95,16 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         code = restore(entry, meta, criu_path, io, env, report)
     else:
         if not cache.writable(root):
-            raise FastPathUnavailable("cache is read-only", f"{root}: no checkpoint can be made")
+            raise set_aside or FastPathUnavailable("cache is read-only",
+                                                   f"{root}: no checkpoint can be made")
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
                            ready=ready, material=material)
         verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready})")
         code = warmup.ColdRun(plan, report).run()
+        if set_aside is not None:
+            report.outcome = "fallback"
+            report.reason = "; ".join(filter(None, [str(set_aside), report.reason]))
     report.exit_status = code
     report.write()
     return code

@@ -77,5 +77,9 @@ def _tighten(path: Path, mode: int) -> None:
 
 def refuse(why: str, fix: str, reason: str = REFUSED) -> None:
     """Say it on stderr (a security refusal is never silent) and fall back."""
-    warn(f"{reason}: {why}; {fix}")
+    warn_refused(why, fix, reason)
     raise FastPathUnavailable(reason, why)
+
+
+def warn_refused(why: str, fix: str, reason: str) -> None:
+    warn(f"{reason}: {why}; {fix}")

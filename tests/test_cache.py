@@ -649,11 +649,13 @@ def test_cache_modes_and_entries_another_user_could_write(runner: Runner, app_di
         res = runner.jfast(*args)
         assert (res.stdout, res.returncode) == (want[0], want[2])
         assert "checkpoint refused" in res.stderr and "set aside" in res.stderr
+        assert res.stderr.endswith(want[1])          # the program's own stderr follows
         rep = runner.last()
-        assert rep["outcome"] == "fallback" and rep["reason"].startswith("checkpoint refused")
+        assert (rep["outcome"], rep["checkpoint"]) == ("fallback", "created"), rep
+        assert rep["reason"].startswith("checkpoint refused")
         assert "writable by other users" in rep["reason"] or "owned by nobody" in rep["reason"]
-        same(runner.jfast(*args), want)              # a fresh checkpoint
-        assert runner.last()["checkpoint"] == "created"
+        same(runner.jfast(*args), want)              # from the fresh checkpoint
+        assert runner.last()["outcome"] == "restored"
 
     os.chown(runner.cache, NOBODY, -1)               # a cache another user owns
     res = runner.jfast(*args)
