@@ -77,6 +77,9 @@ class FileDigests:
     def __init__(self, root: Path) -> None:
         self.path = root / "memo.json"
         try:
+            # A memo another user could write could pass a changed jar as unchanged.
+            if trust.problem(self.path):
+                raise ValueError(self.path)
             self.memo: dict[str, dict] = json.loads(self.path.read_text())
         except (OSError, ValueError):
             self.memo = {}

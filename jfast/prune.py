@@ -99,11 +99,10 @@ def remove(root: Path, item: Item) -> bool:
         lock = None
     if lock is not None and not lock.acquire(blocking=False):
         return False
+    gone = False
     try:
         target = item.path
-        if item.kind == "entry" and not item.path.exists():
-            return True                              # someone else removed it
-        if item.kind == "entry" and _created(item.path) != item.created:
+        if item.kind == "entry" and item.path.exists() and _created(item.path) != item.created:
             return False                             # replaced since we looked: a new one
         if lock is not None and item.path.is_dir():
             # Out of sight under the lock; the slow delete happens after.
@@ -111,12 +110,13 @@ def remove(root: Path, item: Item) -> bool:
             try:
                 os.rename(item.path, target)
             except FileNotFoundError:
-                return True                          # someone else removed it
+                pass                                 # someone else removed it
         for extra in item.extra:
             _delete(extra)
+        gone = True
     finally:
         if lock is not None:
-            if item.kind == "entry":
+            if gone and item.kind == "entry":
                 lock.remove()                        # nothing left for it to guard
             else:
                 lock.release()

@@ -235,6 +235,17 @@ def test_cache_root_checks(tmp_path: Path, capsys):
     os.chmod(tmp_path, 0o700)
 
 
+def test_a_digest_memo_another_user_could_write_is_ignored(tmp_path: Path):
+    need_root()
+    from jfast.cache import FileDigests
+    memo = tmp_path / "memo.json"
+    memo.write_text(json.dumps({"/x|1|2|3": {"sha": "forged", "class_path": []}}))
+    os.chmod(memo, 0o600)
+    assert FileDigests(tmp_path).memo != {}
+    os.chown(memo, NOBODY, -1)
+    assert FileDigests(tmp_path).memo == {}
+
+
 # -- locks ----------------------------------------------------------------------
 
 def test_one_maker_per_key_and_shared_restores_block_removal(tmp_path: Path):
