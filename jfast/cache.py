@@ -2,11 +2,17 @@
 
 Layout under the cache directory (0700):
 
-    entries/<key>/            a published checkpoint: meta.json, images/
-    entries/<key>.pending/    a checkpoint being written (renamed when done)
-    locks/<key>.lock          held while an entry is published or removed
+    entries/<key>/            a published checkpoint: meta.json, images/, used
+    entries/<key>.*.pending/  a checkpoint being written (renamed when done)
+    entries/<key>.bad.<pid>/  a damaged or refused entry, set aside
+    entries/<key>.classes     classes a cold run loaded, preloaded next time
+    locks/<key>.lock|.make    see locks.py
     work/                     per-run scratch (CRIU logs)
     memo.json                 file digests by file identity
+
+Directories are 0700 and files 0600 (trust.py refuses anything another user
+could have written); the image manifest is in integrity.py, listing and
+pruning in inventory.py and prune.py.
 
 The key covers everything that shapes the image (DESIGN.md s.4). Files
 are hashed once and remembered by (path, size, mtime_ns, inode), so a hit
@@ -21,7 +27,7 @@ import os
 import time
 from pathlib import Path
 
-from . import __version__
+from . import __version__, integrity, locks, trust
 from .javacli import JavaCommand
 
 # Environment variables that change how the JVM starts or what a program
@@ -41,9 +47,28 @@ def cache_dir() -> Path:
 
 
 def ensure_dirs(root: Path) -> None:
+    """Create the cache (0700), then refuse it if another user could write it."""
     for sub in ("", "entries", "locks", "work"):
         (root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(root, 0o700)
+    trust.check_root(root)
+
+
+def writable(root: Path) -> bool:
+    """False for a cache on a read-only file system (restores still work)."""
+    return os.access(root / "entries", os.W_OK)
+
+
+def scratch(root: Path, prefix: str) -> Path:
+    """A private scratch directory: in the cache's work/, else (a read-only
+    or full cache) in the system's temporary directory."""
+    path = root / "work" / f"{prefix}{os.getpid()}.{time.monotonic_ns()}"
+    try:
+        path.mkdir(mode=0o700)
+        return path
+    except OSError:
+        import tempfile  # rare: tempfile costs a restore 2 ms to import
+
+        return Path(tempfile.mkdtemp(prefix=f"jfast-{prefix}"))
 
 
 class FileDigests:
@@ -52,6 +77,9 @@ class FileDigests:
     def __init__(self, root: Path) -> None:
         self.path = root / "memo.json"
         try:
+            # A memo another user could write could pass a changed jar as unchanged.
+            if trust.problem(self.path):
+                raise ValueError(self.path)
             self.memo: dict[str, dict] = json.loads(self.path.read_text())
         except (OSError, ValueError):
             self.memo = {}
@@ -196,9 +224,16 @@ def _atomic_write(path: Path, text: str) -> None:
     import tempfile  # the cold path's modules load only when needed
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)         # a full disk must not leave half-written files
+        except OSError:
+            pass
+        raise
 
 
 class Entry:
@@ -207,6 +242,7 @@ class Entry:
     def __init__(self, root: Path, key: str) -> None:
         self.root = root
         self.key = key
+        self._held: locks.Lock | None = None      # the shared lock while restoring
 
     @property
     def dir(self) -> Path:
@@ -227,40 +263,46 @@ class Entry:
         except (OSError, ValueError):
             return None
 
-    def check_images(self, meta: dict) -> str | None:
-        """Why the image files do not match the manifest (missing, truncated,
-        extra), or None. A stat per file: cheap enough for every restore."""
-        expected: dict[str, int] = meta.get("image_files") or {}
-        try:
-            found = {e.name: e.stat().st_size for e in os.scandir(self.images)}
-        except OSError as e:
-            return f"images unreadable: {e.strerror}"
-        for name, size in expected.items():
-            if name not in found:
-                return f"image file {name} is missing"
-            if found[name] != size:
-                return f"image file {name} has {found[name]} bytes, expected {size}"
-        extra = set(found) - set(expected)
-        return f"unexpected image file {sorted(extra)[0]}" if extra else None
+    def published(self) -> bool:
+        return (self.dir / META).exists()
+
+    def write_meta(self, meta: dict) -> None:
+        _atomic_write(self.dir / META, json.dumps(meta, indent=1, sort_keys=True))
+
+    def hold(self) -> None:
+        """Hold the entry's shared lock: while a run restores from it, no
+        publish, quarantine or prune moves its files."""
+        self._held = locks.entry_lock(self.root, self.key)
+        self._held.acquire(shared=True)
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._held.release()
+            self._held = None
 
     def quarantine(self) -> None:
         """Move a damaged entry aside so no run uses it and the next makes a new one."""
+        self.release()
         with self.lock():
             try:
                 os.rename(self.dir, self.dir.with_name(f"{self.key}.bad.{os.getpid()}"))
             except OSError:
                 pass
 
-    def lock(self):
-        from filelock import FileLock  # imported on the slow path only
-        return FileLock(str(self.root / "locks" / f"{self.key}.lock"))
+    def lock(self) -> locks.Lock:
+        return locks.entry_lock(self.root, self.key)
 
     def touch(self) -> None:
-        """Record a use: the mtime of `used` is when the entry was last restored."""
+        """Count a use: `used` grows by a byte per restore (the hits) and its
+        mtime is the last use. One O_APPEND write: cheap, and safe when
+        several runs restore at once."""
         try:
-            os.utime(self.dir / "used", None)
-        except FileNotFoundError:
-            (self.dir / "used").touch(mode=0o600)
+            fd = os.open(self.dir / "used", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                         0o600)
+            try:
+                os.write(fd, b".")
+            finally:
+                os.close(fd)
         except OSError:
             pass
 
@@ -278,10 +320,13 @@ class Pending:
         self.images.mkdir(mode=0o700)
 
     def publish(self, meta: dict) -> None:
-        """Write the manifest and swap the entry in under the entry's lock."""
-        meta["image_files"] = {p.name: p.stat().st_size for p in self.images.iterdir()}
-        meta["image_bytes"] = sum(meta["image_files"].values())
+        """Seal the images (modes, digests, stamps), write the manifest and
+        swap the entry in under the entry's lock."""
+        meta.update(integrity.seal(self.dir))
         meta["created"] = time.time()
+        if meta.get("java"):
+            from .javabin import jdk_release
+            meta.setdefault("jdk", jdk_release(meta["java"]))
         _atomic_write(self.dir / META, json.dumps(meta, indent=1, sort_keys=True))
         with self.entry.lock():
             old = None

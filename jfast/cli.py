@@ -3,6 +3,10 @@
 Invoked as `java` (a symlink), every argument belongs to java. Invoked as
 `jfast`, a first argument naming a subcommand runs it; anything else is a
 java command line.
+
+    jfast demo                    the bundled demo: java, first run, restores
+    jfast cache list|info|prune|clear
+                                  the checkpoint cache (jfast cache --help)
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("demo", "doctor")
+SUBCOMMANDS = ("demo", "cache", "doctor")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
 def _subcommand(name: str, args: list[str]) -> int:
     from .errors import JfastError
     try:
+        if name == "cache":
+            from .cachecmd import main as cache_command
+            return cache_command(args)
         if name == "doctor":
             from .doctor import main as doctor
             return doctor(args)

@@ -85,7 +85,8 @@ def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
         argv.append("--tcp-established")    # TCP repair needs root's CAP_NET_ADMIN
     for res in externals:
         argv += ["--external", res]
-    code, err = run_inside(init_pid, argv, timeout=300)
+    # Images hold the program's secrets: 0600, not CRIU's 0644.
+    code, err = run_inside(init_pid, argv, timeout=300, umask=0o077)
     if code != 0:
         detail = log_tail(work / "dump.log")
         raise FastPathUnavailable("criu dump failed", err.strip()[:400] if detail == "no log"

@@ -42,3 +42,19 @@ def find_java(env: dict[str, str]) -> str:
             return candidate
     raise JfastError("no java found on PATH (other than jfast itself): install a JDK "
                      "or set JFAST_JAVA", 127)
+
+
+def jdk_release(java: str) -> dict[str, str]:
+    """The JDK's own description of itself (its `release` file): JAVA_VERSION,
+    IMPLEMENTOR and the home directory, for `jfast cache info`."""
+    home = os.path.dirname(os.path.dirname(os.path.realpath(java)))
+    out = {"home": home}
+    try:
+        with open(os.path.join(home, "release")) as f:
+            for line in f:
+                name, _, value = line.strip().partition("=")
+                if name in ("JAVA_VERSION", "JAVA_RUNTIME_VERSION", "IMPLEMENTOR"):
+                    out[name.lower()] = value.strip('"')
+    except OSError:
+        pass
+    return out

@@ -18,20 +18,12 @@ from __future__ import annotations
 import hashlib
 import os
 
-from .proc import which
-
 TMPFS_MAGIC = 0x01021994
 RUN = "/run"
 KDAT = "criu.kdat"
 
-HOOK = """#!/bin/sh
-# Run by criu restore at each stage; written by jfast (jfast/kdat.py).
-[ "$CRTOOLS_SCRIPT_ACTION" = pre-restore ] || exit 0
-if [ ! -e "$JFAST_KDAT" ] && [ -e /run/criu.kdat ]; then
-    {cp} /run/criu.kdat "$JFAST_KDAT.$$" && {mv} -f "$JFAST_KDAT.$$" "$JFAST_KDAT"
-fi
-exec {umount} -l /run
-"""
+# Executable, shipped with the package: criu runs it by path.
+HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kdat-hook.sh")
 
 
 class Plan:
@@ -63,34 +55,21 @@ def run_is_tmpfs() -> bool:
 
 
 def plan(root: str, criu_identity: str) -> Plan | None:
-    """The plan for a restore, or None where CRIU caches the facts itself
-    (or the tools the hook needs are missing). Rootless criu keeps its
-    facts in $XDG_RUNTIME_DIR by itself."""
-    if os.geteuid() != 0 or run_is_tmpfs():
-        return None
-    tools = {name: which(name) for name in ("cp", "mv", "umount")}
-    if not all(tools.values()):
+    """The plan for a restore, or None where CRIU caches the facts itself,
+    or where they cannot be kept (a read-only cache). Rootless criu keeps
+    its facts in $XDG_RUNTIME_DIR by itself."""
+    if os.geteuid() != 0 or run_is_tmpfs() or not os.access(HOOK, os.X_OK):
         return None
     with open("/proc/sys/kernel/random/boot_id") as f:
         boot = f.read().strip()
     criu = hashlib.sha256(criu_identity.encode()).hexdigest()[:16]
     folder = os.path.join(root, "criu")
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    hook = os.path.join(folder, "restore-hook")
-    text = HOOK.format(**tools)
-    try:
-        with open(hook) as f:
-            current = f.read()
-    except OSError:
-        current = None
-    if current != text:
-        tmp = f"{hook}.{os.getpid()}"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700), "w") as f:
-            f.write(text)
-        os.replace(tmp, hook)
     facts = os.path.join(folder, f"{KDAT}.{boot}.{criu}")
     if not os.path.exists(facts):
-        for name in os.listdir(folder):     # facts of other boots or criu builds
-            if name.startswith(KDAT + "."):
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            for name in os.listdir(folder):     # facts of other boots or criu builds
                 os.unlink(os.path.join(folder, name))
-    return Plan(facts, hook)
+        except OSError:
+            return None
+    return Plan(facts, HOOK)

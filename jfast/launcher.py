@@ -88,18 +88,22 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     entry = cache.Entry(root, cache.key_of(material))
     report.key = entry.key
     report.lap("key")
-    meta = entry.meta()
+    from .admission import SetAside, admit
+    set_aside = None
+    try:
+        meta = admit(entry)           # None: no checkpoint yet
+    except SetAside as e:             # damaged or refused: start normally, making a new one
+        meta, set_aside = None, e
     if meta is not None:
         from .restore import restore
-        damage = entry.check_images(meta)
-        if damage:
-            entry.quarantine()
-            raise FastPathUnavailable("checkpoint damaged", damage)
         report.lap("lookup")
         verbose(f"restoring {entry.key}")
         report.ready_point = meta.get("ready_point")
         code = restore(entry, meta, criu_path, io, env, report)
     else:
+        if not cache.writable(root):
+            raise set_aside or FastPathUnavailable("cache is read-only",
+                                                   f"{root}: no checkpoint can be made")
         from . import warmup  # the cold path's modules load only when needed
 
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
@@ -107,6 +111,9 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
                            ready=ready, material=material)
         verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready})")
         code = warmup.ColdRun(plan, report, io).run()
+        if set_aside is not None:
+            report.outcome = "fallback"
+            report.reason = "; ".join(filter(None, [str(set_aside), report.reason]))
     report.exit_status = code
     report.write()
     return code

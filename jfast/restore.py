@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 from . import cache, criu, kdat
 from .errors import FastPathUnavailable
@@ -30,8 +29,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
             env: dict[str, str], report: Report) -> int:
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
-    work = entry.root / "work" / f"restore.{os.getpid()}.{time.monotonic_ns()}"
-    work.mkdir(mode=0o700)
+    work = cache.scratch(entry.root, "restore.")
     facts = kdat.plan(str(entry.root), meta["material"]["criu"])
     argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta),
                              facts.hook if facts else None)
@@ -42,6 +40,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     os.close(ev_w)
     os.close(cmd_r)
     state, detail = sb.next_status()
+    entry.release()          # CRIU has read the images (admission.py took the lock)
     if state != "restored":
         sb.wait()            # the sandbox is gone, and with it any half-restored process
         for fd in (ev_r, cmd_w):

@@ -285,7 +285,8 @@ def _exec(spawn: Spawn, new_session: bool) -> None:
             os._exit(127)
 
 
-def run_inside(init_pid: int, argv: list[str], timeout: float) -> tuple[int, str]:
+def run_inside(init_pid: int, argv: list[str], timeout: float,
+               umask: int = 0o022) -> tuple[int, str]:
     """Run a helper (criu dump) inside the sandbox's namespaces, with the
     capabilities they grant when rootless; returns (exit code, stderr)."""
     import select
@@ -307,6 +308,7 @@ def run_inside(init_pid: int, argv: list[str], timeout: float) -> tuple[int, str
                 _close_fds_except({0, 1, 2})
                 if userns.rootless():
                     userns.keep_caps_across_exec()
+                os.umask(umask)
                 os.execv(argv[0], argv)
             _, status = os.waitpid(inner, 0)
             code = exit_code(status)

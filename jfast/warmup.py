@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 import select
 import selectors
+import threading
 import time
 
-from . import cache, criu, stdio
+from . import cache, criu, locks, stdio, trust
 from .errors import FastPathUnavailable
 from .log import verbose
 from .ready import CMD_FD, EV_FD, RANK
@@ -56,6 +57,7 @@ class ColdRun:
         self.sandbox: Sandbox | None = None
         self._events: list[str] = []       # agent lines not yet acted on
         self._ev_buf = b""                 # a partial agent line
+        self._publisher: threading.Thread | None = None   # sealing the last dump
 
     # -- the run -----------------------------------------------------------
 
@@ -65,7 +67,7 @@ class ColdRun:
         cmd_r, cmd_w = os.pipe()
         self.pipes = {"ev": pipe_resource(ev_r), "cmd": pipe_resource(cmd_r)}
         opts = f"ev={EV_FD},cmd={CMD_FD},ready={plan.ready},record={plan.entry.classes}"
-        if plan.entry.classes.exists():
+        if plan.entry.classes.exists() and not trust.problem(plan.entry.classes):
             opts += f",preload={plan.entry.classes}"
         argv = [plan.java, f"-javaagent:{plan.agent_jar}={opts}", "-XX:-UsePerfData", *plan.argv]
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
@@ -84,6 +86,7 @@ class ColdRun:
         with sb.forwarding():
             self._watch()
             code = sb.wait()
+        self._publish_wait()
         io.finish()
         os.close(ev_r)
         os.close(cmd_w)
@@ -158,37 +161,82 @@ class ColdRun:
     # -- the checkpoint ----------------------------------------------------
 
     def checkpoint(self, point: str) -> None:
-        """Dump the program at `point` if that is better than what we have."""
+        """Dump the program at `point` if that is better than what we have.
+        Only the run holding the key's make-lock dumps; others run on."""
         plan, rank = self.plan, RANK[point]
+        self._publish_wait()                     # this run's previous checkpoint
         if rank <= self.best:
             return
-        if self.best < 0 and plan.entry.dir.exists():
-            verbose(f"{point}: another run already made {plan.entry.key}")
+        try:
+            claim = locks.claim(plan.entry.root, plan.entry.key)
+        except OSError as e:
+            self._failed(point, None, None, e)
+            return
+        if claim is None or (self.best < 0 and plan.entry.published()):
+            verbose(f"{point}: another run {'is making' if claim is None else 'already made'} "
+                    f"{plan.entry.key}")
+            if claim is not None:
+                claim.release()
             self.best = 99
             return
         self.report.ready_point = point
-        pending = cache.Pending(plan.entry)
-        t0 = time.monotonic()
-        self._collect_garbage()
-        self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
-        t0 = time.monotonic()
+        pending = None
         try:
+            pending = cache.Pending(plan.entry)
+            t0 = time.monotonic()
+            self._collect_garbage()
+            self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+            t0 = time.monotonic()
             externals = sorted({f.resource for f in self.io.program_side if f.external})
             criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
                       pending.dir, externals)
-            pending.publish(self._manifest(point))
         except (FastPathUnavailable, OSError) as e:
-            pending.discard()
-            reason = getattr(e, "message", None) or str(e)
-            self.report.checkpoint = "failed"
-            self.report.reason = f"checkpoint at {point} failed: {reason}"
-            verbose(self.report.reason)
-            self.best = 99                   # do not try again in this run
+            self._failed(point, pending, claim, e)
             return
         self.best = rank
-        self.report.checkpoint = "created"
         self.report.timings_ms[f"dump_{point}"] = round((time.monotonic() - t0) * 1000, 2)
         verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
+        # Sealing reads and hashes the whole image: the program goes on meanwhile.
+        self._publisher = threading.Thread(target=self._publish, args=(pending, claim, point),
+                                           name="jfast-publish")
+        self._publisher.start()
+
+    def _publish(self, pending: cache.Pending, claim: locks.Lock, point: str) -> None:
+        t0 = time.monotonic()
+        try:
+            pending.publish(self._manifest(point))
+        except Exception as e:  # noqa: BLE001 - whatever it was, the entry must not be half-made
+            self._failed(point, pending, claim, e)
+            return
+        claim.release()
+        self.report.checkpoint = "created"
+        self.report.timings_ms[f"publish_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+        try:
+            from .prune import enforce_cap
+            over = enforce_cap(self.plan.entry.root, self.plan.env, self.plan.entry.key)
+        except Exception as e:  # noqa: BLE001 - the cap is housekeeping; the run goes on
+            verbose(f"cannot enforce the cache size limit: {type(e).__name__}: {e}")
+            over = None
+        if over:
+            self.report.checkpoint = "failed"
+            self.report.reason = f"checkpoint at {point} dropped: {over}"
+            verbose(self.report.reason)
+
+    def _publish_wait(self) -> None:
+        if self._publisher is not None:
+            self._publisher.join()
+            self._publisher = None
+
+    def _failed(self, point: str, pending: cache.Pending | None, claim: locks.Lock | None,
+                e: Exception) -> None:
+        if pending is not None:
+            pending.discard()
+        if claim is not None:
+            claim.release()
+        self.report.checkpoint = "failed"
+        self.report.reason = f"checkpoint at {point} failed: {e}"
+        verbose(self.report.reason)
+        self.best = 99                           # do not try again in this run
 
     def _collect_garbage(self, timeout: float = 10) -> None:
         """Ask the agent to shrink the heap (a full GC, free heap given back)

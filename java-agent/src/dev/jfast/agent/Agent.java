@@ -377,15 +377,18 @@ public final class Agent {
             for (int i = 0; i < count; i++) {
                 sb.append(names[i]).append('\n');
             }
-            File tmp = new File(path + ".tmp");
-            FileOutputStream out = new FileOutputStream(tmp);
+            // A temporary file of our own (cold runs of one program may exit at
+            // once), created 0600 like every file in jfast's cache.
+            java.nio.file.Path target = new File(path).toPath();
+            java.nio.file.Path tmp = java.nio.file.Files.createTempFile(
+                    target.getParent(), target.getFileName() + ".", ".tmp");
+            FileOutputStream out = new FileOutputStream(tmp.toFile());
             try {
                 out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
             } finally {
                 out.close();
             }
-            java.nio.file.Files.move(tmp.toPath(), new File(path).toPath(),
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             log("recorded " + count + " classes to " + path);
         }
     }
