@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("demo", "doctor")
+SUBCOMMANDS = ("demo", "doctor", "ps", "screenshot")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,9 @@ def _subcommand(name: str, args: list[str]) -> int:
         if name == "doctor":
             from .doctor import main as doctor
             return doctor(args)
+        if name in ("ps", "screenshot"):
+            from .pscmd import ps_main, screenshot_main
+            return (ps_main if name == "ps" else screenshot_main)(args)
         from .demo import main as demo
         return demo(args)
     except JfastError as e:

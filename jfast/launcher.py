@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import cache, criu, javacli, notice, stdio, userns
+from . import cache, criu, display, javacli, notice, runs, stdio, userns
 from .errors import FastPathUnavailable, JfastError
 from .javabin import find_java
 from .log import verbose, warn
@@ -81,6 +81,9 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     agent = str(jars.locate("jfast-agent.jar"))
     material = cache.key_material(cmd, java, criu.identity(criu_path), io.shape, digests,
                                   env, cwd, digests.digest(agent))
+    screen = display.resolve(env, cmd, cwd)
+    report.display = screen.mode
+    material["display"] = screen.key_part()
     try:
         digests.save()
     except OSError:
@@ -98,15 +101,18 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         report.lap("lookup")
         verbose(f"restoring {entry.key}")
         report.ready_point = meta.get("ready_point")
-        code = restore(entry, meta, criu_path, io, env, report)
+        with runs.registered(root, "restored", entry.key, cmd.argv, screen.shown(meta)):
+            code = restore(entry, meta, criu_path, io, env, report)
     else:
         from . import warmup  # the cold path's modules load only when needed
 
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
-                           ready=ready, material=material)
-        verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready})")
-        code = warmup.ColdRun(plan, report, io).run()
+                           ready=ready, material=material, display=screen)
+        verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready}, "
+                f"display: {screen.mode}, as {screen.why})")
+        with runs.registered(root, "started", entry.key, cmd.argv, screen.shown()):
+            code = warmup.ColdRun(plan, report, io).run()
     report.exit_status = code
     report.write()
     return code
