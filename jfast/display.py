@@ -42,12 +42,13 @@ class DisplayPlan:
     """The display a run gets: `mode` is virtual, host or none."""
 
     def __init__(self, mode: str, why: str, env: dict[str, str], xvfb: str | None = None,
-                 screen: str = DEFAULT_SCREEN) -> None:
+                 screen: str = DEFAULT_SCREEN, xvfb_args: str = "") -> None:
         self.mode = mode
         self.why = why               # how the mode was chosen, for JFAST_VERBOSE
         self.env = env
         self.xvfb = xvfb
         self.screen = screen
+        self.xvfb_args = xvfb_args   # JFAST_XVFB_ARGS, e.g. "+extension GLX"
         self._number: int | None = None
 
     @property
@@ -64,7 +65,7 @@ class DisplayPlan:
     def key_part(self) -> dict:
         """What of the display shapes the image."""
         if self.mode == "virtual":
-            return {"mode": "virtual", "screen": self.screen}
+            return {"mode": "virtual", "screen": self.screen, "xvfb_args": self.xvfb_args}
         if self.mode == "host":
             return {"mode": "host", "DISPLAY": self.env.get("DISPLAY", ""),
                     "XAUTHORITY": self.env.get("XAUTHORITY", "")}
@@ -109,7 +110,8 @@ def resolve(env: dict[str, str], cmd: JavaCommand, cwd: str) -> DisplayPlan:
         raise FastPathUnavailable("Xvfb not found for the virtual display",
                                   "install the xvfb package, or set JFAST_DISPLAY=none "
                                   "to run without a display")
-    return DisplayPlan("virtual", why, env, xvfb=xvfb, screen=screen)
+    return DisplayPlan("virtual", why, env, xvfb=xvfb, screen=screen,
+                       xvfb_args=env.get("JFAST_XVFB_ARGS", ""))
 
 
 def _which(name: str, path: str) -> str | None:

@@ -43,7 +43,7 @@ class ColdDisplay:
         assert self.plan is not None
         self._status = os.pipe()
         argv, env = xvfb.wrap(argv, env, self.plan.number, self.plan.xvfb or "Xvfb",
-                              self.plan.screen)
+                              self.plan.screen, self.plan.xvfb_args)
         return argv, env, {**fds, xvfb.STATUS_FD: self._status[1]}
 
     def started(self, sandbox) -> None:

@@ -33,13 +33,15 @@ from .errors import FastPathUnavailable
 STATUS_FD = 5                 # the shell's status pipe (3 and 4 are the agent's)
 START_TIMEOUT = 30.0          # Xvfb on a busy machine
 
-# $1 display number, $2 Xvfb, $3 screen; then the java command line.
+# $1 display number, $2 Xvfb, $3 screen, $4 extra Xvfb arguments (split on
+# blanks); then the java command line.
 WRAPPER = r"""
-n=$1 xvfb=$2 screen=$3
-shift 3
-# MIT-SHM off: SysV shared memory would live outside the image.
-"$xvfb" ":$n" -nolisten tcp -nolisten local -nolock -extension MIT-SHM -screen 0 "$screen" \
-    </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- &
+n=$1 xvfb=$2 screen=$3 extra=$4
+shift 4
+# MIT-SHM off: SysV shared memory would live outside the image. GLX off:
+# Mesa's 11 MB would be in every image, and Java 2D draws without it.
+"$xvfb" ":$n" -nolisten tcp -nolisten local -nolock -extension MIT-SHM -extension GLX \
+    -screen 0 "$screen" $extra </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- &
 x=$!
 i=0
 while [ ! -S "/tmp/.X11-unix/X$n" ]; do
@@ -67,10 +69,10 @@ def socket_path(init_pid: int, number: int) -> str:
     return f"/proc/{init_pid}/root/tmp/.X11-unix/X{number}"
 
 
-def wrap(argv: list[str], env: dict[str, str], number: int, xvfb: str,
-         screen: str) -> tuple[list[str], dict[str, str]]:
+def wrap(argv: list[str], env: dict[str, str], number: int, xvfb: str, screen: str,
+         extra: str = "") -> tuple[list[str], dict[str, str]]:
     """The program's argv and environment with the private display."""
-    wrapped = ["/bin/sh", "-c", WRAPPER, "jfast-xvfb", str(number), xvfb, screen, *argv]
+    wrapped = ["/bin/sh", "-c", WRAPPER, "jfast-xvfb", str(number), xvfb, screen, extra, *argv]
     return wrapped, {**env, "DISPLAY": f":{number}"}
 
 
