@@ -140,8 +140,8 @@ def main() -> int:
             # as python3 would add its own 100 ms to every jfast start).
             (bindir / "python3").symlink_to(sys.executable)
             report = Path(tmp) / "report.jsonl"
-            base = {k: v for k, v in os.environ.items()
-                    if k not in ("DISPLAY", "XAUTHORITY", "JAVA_CMD") and not k.startswith("JFAST_")}
+            base = {k: v for k, v in os.environ.items() if not k.startswith("JFAST_")
+                    and k not in ("DISPLAY", "XAUTHORITY", "JAVA_CMD")}
             base["HOME"] = tmp
             argv = {side: [jedit, f"-settings={d}", "-noserver"] for side, d in settings.items()}
             java_env = {**base, "DISPLAY": f":{desktop}"}
