@@ -83,8 +83,10 @@ class DisplayPlan:
         return {"display": "none"}
 
 
-def resolve(env: dict[str, str], cmd: JavaCommand, cwd: str) -> DisplayPlan:
-    """The display plan for this run, from JFAST_DISPLAY and the program."""
+def resolve(env: dict[str, str], cmd: JavaCommand, cwd: str,
+            memo: str | None = None) -> DisplayPlan:
+    """The display plan for this run, from JFAST_DISPLAY and the program.
+    `memo` is a file remembering what `opens_windows` found in jars."""
     mode = env.get("JFAST_DISPLAY", "auto") or "auto"
     if mode not in MODES:
         raise FastPathUnavailable(f"JFAST_DISPLAY={mode} is not known",
@@ -95,7 +97,7 @@ def resolve(env: dict[str, str], cmd: JavaCommand, cwd: str) -> DisplayPlan:
             mode, why = "none", "the program runs headless"
         elif env.get("DISPLAY"):
             mode, why = "host", "DISPLAY is set"
-        elif opens_windows(cmd, cwd):
+        elif opens_windows(cmd, cwd, memo):
             mode, why = "virtual", "no DISPLAY, and the main class opens windows"
         else:
             mode, why = "none", "no DISPLAY, and the main class opens no windows"
@@ -130,13 +132,54 @@ def headless(cmd: JavaCommand, env: dict[str, str]) -> bool:
     return bool(flags) and flags[-1] == HEADLESS
 
 
-def opens_windows(cmd: JavaCommand, cwd: str) -> bool:
+def opens_windows(cmd: JavaCommand, cwd: str, memo: str | None = None) -> bool:
     """Whether the main class names a window class: a cheap look at one
-    class file, enough for the programs that build their window in main."""
+    class file, enough for the programs that build their window in main.
+    Opening a jar costs a restore more than its whole key, so the answer
+    for a class path with jars is remembered by their identity in `memo`."""
     if cmd.mode == "source":
         return _contains(_read(os.path.join(cwd, cmd.target)), GUI_SOURCE_MARKERS)
     if cmd.mode not in ("jar", "class"):
         return False
+    ident = _jars_identity(cmd, cwd) if memo else None
+    if ident is None:
+        return _scan_main_class(cmd, cwd)
+    import json
+
+    try:
+        with open(memo) as f:
+            known: dict = json.load(f)
+    except (OSError, ValueError):
+        known = {}
+    if ident not in known:
+        known = dict(list(known.items())[-199:])      # a bounded memo
+        known[ident] = _scan_main_class(cmd, cwd)
+        try:
+            tmp = f"{memo}.{os.getpid()}"
+            with open(tmp, "w") as f:
+                json.dump(known, f)
+            os.replace(tmp, memo)
+        except OSError:
+            pass
+    return bool(known[ident])
+
+
+def _jars_identity(cmd: JavaCommand, cwd: str) -> str | None:
+    """The main class and the identity of the class path's jars; None when
+    there is no jar (a class file in a directory is cheap to read)."""
+    parts = [cmd.mode, cmd.target]
+    for entry in cmd.classpath:
+        path = os.path.join(cwd, entry)
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if not os.path.isdir(path):
+            parts.append(f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    return "|".join(parts) if len(parts) > 2 else None
+
+
+def _scan_main_class(cmd: JavaCommand, cwd: str) -> bool:
     main = cmd.target
     if cmd.mode == "jar":
         main = _jar_main_class(os.path.join(cwd, cmd.target)) or ""

@@ -81,7 +81,7 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     agent = str(jars.locate("jfast-agent.jar"))
     material = cache.key_material(cmd, java, criu.identity(criu_path), io.shape, digests,
                                   env, cwd, digests.digest(agent))
-    screen = display.resolve(env, cmd, cwd)
+    screen = display.resolve(env, cmd, cwd, str(root / "display-memo.json"))
     report.display = screen.mode
     material["display"] = screen.key_part()
     try:

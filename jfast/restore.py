@@ -72,6 +72,8 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     io.started()
     # The agent wakes on this line; it carries what a fresh run would see.
     hello = {"cwd": os.getcwd(), "env": env}
+    if virtual:              # the program's display is still its private one
+        hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}
     os.set_blocking(cmd_w, False)    # never hang on an agent that went away
     try:
         os.write(cmd_w, f"restored {json.dumps(hello)}\n".encode())

@@ -85,6 +85,32 @@ def test_free_display_numbers_avoid_running_servers():
         assert n not in taken and n in display.NUMBERS
 
 
+def test_main_classes_that_open_windows_are_recognised_and_remembered(tmp_path: Path):
+    gui = compile_java(tmp_path / "gui", {"Gui.java": """
+        public class Gui {
+            public static void main(String[] a) { new javax.swing.JFrame("x").setVisible(true); }
+        }"""})
+    cli = compile_java(tmp_path / "cli", {"Cli.java": """
+        public class Cli {
+            public static void main(String[] a) { System.out.println(java.awt.Color.RED); }
+        }"""})
+    assert display.opens_windows(_cmd("-cp", str(gui), "Gui"), "/")
+    assert not display.opens_windows(_cmd("-cp", str(cli), "Cli"), "/")
+    jar = tmp_path / "gui.jar"
+    subprocess.run(["jar", "--create", "--file", str(jar), "--main-class", "Gui",
+                    "-C", str(gui), "."], check=True)
+    memo = tmp_path / "memo.json"
+    cmd = _cmd("-jar", str(jar))
+    assert display.opens_windows(cmd, "/", str(memo))
+    [(ident, answer)] = json.loads(memo.read_text()).items()
+    assert answer is True and str(jar) in ident
+    memo.write_text(json.dumps({ident: False}))      # the memo answers, not the jar
+    assert not display.opens_windows(cmd, "/", str(memo))
+    if shutil.which("Xvfb"):
+        env = {"PATH": os.environ["PATH"]}
+        assert display.resolve(env, _cmd("-cp", str(gui), "Gui"), "/").mode == "virtual"
+
+
 def decode_png(data: bytes) -> tuple[int, int, bytes]:
     """An independent reader for the unfiltered RGB PNGs jfast writes."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
