@@ -165,8 +165,7 @@ def main() -> int:
             reports = [json.loads(line) for line in report.read_text().splitlines()]
             image = sum(f.stat().st_size for f in (cache / "entries").rglob("*.img"))
     finally:
-        desktop_proc.kill()
-        desktop_proc.wait()
+        stop(desktop_proc)             # SIGTERM: Xvfb removes its socket and lock file
     outcomes = [r["outcome"] for r in reports[1:]]
     if set(outcomes) != {"restored"}:
         print(f"not every jfast run restored: {outcomes}\n{reports}", file=sys.stderr)

@@ -427,8 +427,12 @@ def desktop() -> str:
         assert number.isdigit(), "the desktop Xvfb did not start"
         yield number
     finally:
-        proc.kill()
-        proc.wait()
+        proc.terminate()               # SIGTERM: Xvfb removes its socket and lock file
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.integration
