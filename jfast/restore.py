@@ -48,10 +48,15 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     os.close(cmd_r)
     state, detail = sb.next_status()
     failure = None
+    # Signals sent to jfast reach the program from the moment it exists (a
+    # stopped one gets them when it resumes).
+    forwarding = sb.forwarding()
     if state != "restored":
         reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
         failure = FastPathUnavailable("restore failed", reason)
-    elif virtual:
+    else:
+        forwarding.__enter__()
+    if failure is None and virtual:
         from . import xvfb
 
         try:
@@ -62,6 +67,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
             failure = e if isinstance(e, FastPathUnavailable) else \
                 FastPathUnavailable("restored display broken", str(e))
     if failure is not None:
+        forwarding.__exit__(None, None, None)
         sb.wait()            # the sandbox is gone, and with it any half-restored process
         for fd in (ev_r, cmd_w):
             os.close(fd)
@@ -80,8 +86,10 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     except OSError:
         pass
     entry.touch()
-    with sb.forwarding():
+    try:
         code = sb.wait()
+    finally:
+        forwarding.__exit__(None, None, None)
     io.finish()
     for fd in (ev_r, cmd_w):
         os.close(fd)

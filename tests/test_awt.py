@@ -17,7 +17,9 @@ import zlib
 from pathlib import Path
 
 import pytest
+import test_rootless as rootless
 from conftest import JFAST, REPO, Runner, compile_java, need_tool
+from test_rootless import tree, user  # noqa: F401 - fixtures for the test without root
 
 from jfast import display, javacli, png, runs, xvfb
 from jfast.errors import FastPathUnavailable
@@ -515,3 +517,32 @@ def test_screenshot_of_an_unknown_run_says_what_to_do(runner: Runner):
     assert "no program run by jfast has PID 999999999: see `jfast ps`" in res.stderr
     res = runner.jfast("ps")
     assert res.returncode == 0 and res.stdout.split()[:3] == ["PID", "SANDBOX", "PROGRAM"]
+
+
+# -- without root -----------------------------------------------------------------
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("integration")
+def test_virtual_display_without_root(user, tree: Path):
+    """The private Xvfb inside a user-namespace sandbox (jfast/userns.py);
+    `user` and `tree` (a copy of jfast the user owns) come from test_rootless."""
+    need_tool("Xvfb")
+    classes = compile_java(tree / "window", {"Window.java": WINDOW.replace(
+        "dev.jfast.Jfast.ready();", "")})
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(classes)], check=True)
+    env = {**rootless.user_env(tree), "JFAST_DISPLAY": "virtual"}
+    argv = rootless.as_user(user, [*rootless.jfast_argv(tree), "-cp", str(classes),
+                                   "Window", "rootless"])
+    first = Program(argv, env)
+    try:
+        assert first.expect("visible") == "window rootless visible true"
+        wait_for_checkpoint(Runner(tree), "window")     # its cache is tree/cache
+    finally:
+        first.stop()
+    second = Program(argv, env)
+    try:
+        assert second.expect("visible") == "window rootless visible true"
+    finally:
+        assert second.stop() == 143
+    outcomes = [(r["outcome"], r["ready_point"]) for r in rootless.reports(tree)]
+    assert outcomes == [("started", "window"), ("restored", "window")], rootless.reports(tree)
