@@ -27,8 +27,10 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # (trixie, the stable suite, has 4.1.1 today, so sid's is taken).
 CRIU_SUITES=(trixie sid)
 
-APT_PACKAGES=(openjdk-17-jdk-headless xvfb xauth x11-utils tmux jython
-              python3-venv python3-pip util-linux procps)
+# openjdk-17-jre: AWT's X11 toolkit (libawt_xawt), which the headless JDK
+# lacks; jedit: a real Swing program for the AWT tests and benchmark.
+APT_PACKAGES=(openjdk-17-jdk-headless openjdk-17-jre xvfb xauth x11-utils tmux jython
+              jedit python3-venv python3-pip util-linux procps)
 # Measured on this Debian 12: without libprotobuf-dev the build fails on
 # google/protobuf/descriptor.proto.
 CRIU_BUILD_DEPS=(build-essential libprotobuf-dev libprotobuf-c-dev

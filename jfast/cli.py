@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("demo", "cache", "doctor")
+SUBCOMMANDS = ("demo", "cache", "doctor", "ps", "screenshot")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +38,9 @@ def _subcommand(name: str, args: list[str]) -> int:
         if name == "doctor":
             from .doctor import main as doctor
             return doctor(args)
+        if name in ("ps", "screenshot"):
+            from .pscmd import ps_main, screenshot_main
+            return (ps_main if name == "ps" else screenshot_main)(args)
         from .demo import main as demo
         return demo(args)
     except JfastError as e:

@@ -94,12 +94,16 @@ def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
 
 
 def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,
-                 inherit: list[tuple[int, str]], hook: str | None = None) -> list[str]:
+                 inherit: list[tuple[int, str]], hook: str | None = None,
+                 leave_stopped: bool = False) -> list[str]:
     """The command the sandbox's init runs to restore: the restored program
-    becomes the init's child (--restore-sibling) and criu exits."""
+    becomes the init's child (--restore-sibling) and criu exits. With
+    `leave_stopped` the restored tasks wait for a SIGCONT."""
     argv = [criu, "restore", "-D", str(images), "-W", str(work), "-o", "restore.log",
             "--restore-sibling", "--restore-detached", "--pidfile", str(pidfile),
             "--tcp-close", "--skip-file-rwx-check", *COMMON, *_mode()]
+    if leave_stopped:
+        argv.append("--leave-stopped")
     for fd, res in inherit:
         argv += ["--inherit-fd", f"fd[{fd}]:{res}"]
     if hook:

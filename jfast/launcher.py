@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import cache, criu, javacli, notice, stdio, userns
+from . import cache, criu, display, javacli, notice, runs, stdio, userns
 from .errors import FastPathUnavailable, JfastError
 from .javabin import find_java
 from .log import verbose, warn
@@ -81,6 +81,9 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     agent = str(jars.locate("jfast-agent.jar"))
     material = cache.key_material(cmd, java, criu.identity(criu_path), io.shape, digests,
                                   env, cwd, digests.digest(agent))
+    screen = display.resolve(env, cmd, cwd, str(root / "display-memo.json"))
+    report.display = screen.mode
+    material["display"] = screen.key_part()
     try:
         digests.save()
     except OSError:
@@ -99,7 +102,8 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         report.lap("lookup")
         verbose(f"restoring {entry.key}")
         report.ready_point = meta.get("ready_point")
-        code = restore(entry, meta, criu_path, io, env, report)
+        with runs.registered(root, "restored", entry.key, cmd.argv, screen.shown(meta)):
+            code = restore(entry, meta, criu_path, io, env, report)
     else:
         if not cache.writable(root):
             raise set_aside or FastPathUnavailable("cache is read-only",
@@ -108,9 +112,11 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
 
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
-                           ready=ready, material=material)
-        verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready})")
-        code = warmup.ColdRun(plan, report, io).run()
+                           ready=ready, material=material, display=screen)
+        verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready}, "
+                f"display: {screen.mode}, as {screen.why})")
+        with runs.registered(root, "started", entry.key, cmd.argv, screen.shown()):
+            code = warmup.ColdRun(plan, report, io).run()
         if set_aside is not None:
             report.outcome = "fallback"
             report.reason = "; ".join(filter(None, [str(set_aside), report.reason]))

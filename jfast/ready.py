@@ -6,7 +6,9 @@ from __future__ import annotations
 from .errors import FastPathUnavailable
 
 # Ready points from weakest to strongest (DESIGN.md s.4).
-RANK = {"main": 0, "stdin": 1, "socket": 2, "window": 2, "explicit": 3}
+# A window outranks a socket: a GUI program that also listens (an editor's
+# server) is warm once its window is up.
+RANK = {"main": 0, "stdin": 1, "socket": 2, "window": 3, "explicit": 4}
 READY_MODES = ("auto", "none", *RANK)
 EV_FD, CMD_FD = 3, 4          # the agent's event and command pipes in the program
 

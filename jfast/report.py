@@ -11,7 +11,7 @@ from . import STARTED, __version__
 
 class Report:
     FIELDS = ("outcome", "checkpoint", "key", "reason", "ready_point", "exit_status",
-              "program", "timings_ms", "jfast_version")
+              "program", "display", "timings_ms", "jfast_version")
 
     def __init__(self) -> None:
         self.outcome = "passthrough"         # restored | started | fallback | passthrough
@@ -21,6 +21,7 @@ class Report:
         self.ready_point: str | None = None  # where the checkpoint was (or is) taken
         self.exit_status: int | None = None
         self.program = ""
+        self.display: str | None = None      # virtual | host | none (JFAST_DISPLAY)
         self.timings_ms: dict[str, float] = {}
         self.jfast_version = __version__
         self._t0 = STARTED

@@ -31,36 +31,64 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     cmd_r, cmd_w = os.pipe()
     work = cache.scratch(entry.root, "restore.")
     facts = kdat.plan(str(entry.root), meta["material"]["criu"])
+    # An image with a private X server comes back stopped: xvfb.resume checks
+    # the display before the program runs.
+    screen = meta.get("display") or {}
+    virtual = screen.get("mode") == "virtual"
     argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta),
-                             facts.hook if facts else None)
+                             facts.hook if facts else None, leave_stopped=virtual)
     criu_env = {**env, "JFAST_KDAT": facts.facts} if facts else env
     sb = Sandbox(Spawn(argv=argv, env=criu_env, fds={**io.fds, EV_FD: ev_w, CMD_FD: cmd_r},
                        restore_pidfile=str(work / "pid"),
-                       run_facts=(facts.load() or b"") if facts else None))
+                       run_facts=(facts.load() or b"") if facts else None,
+                       private_x11=virtual))
     os.close(ev_w)
     os.close(cmd_r)
     state, detail = sb.next_status()
     entry.release()          # CRIU has read the images (admission.py took the lock)
+    failure = None
+    # Signals sent to jfast reach the program from the moment it exists (a
+    # stopped one gets them when it resumes).
+    forwarding = sb.forwarding()
     if state != "restored":
+        reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
+        failure = FastPathUnavailable("restore failed", reason)
+    else:
+        forwarding.__enter__()
+    if failure is None and virtual:
+        from . import xvfb
+
+        try:
+            xvfb.resume(sb.init_pid, sb.program_pid() or -1, screen["number"],
+                        screen.get("window"))
+        except (FastPathUnavailable, OSError) as e:
+            sb.kill()        # still stopped: the program has done nothing
+            failure = e if isinstance(e, FastPathUnavailable) else \
+                FastPathUnavailable("restored display broken", str(e))
+    if failure is not None:
+        forwarding.__exit__(None, None, None)
         sb.wait()            # the sandbox is gone, and with it any half-restored process
         for fd in (ev_r, cmd_w):
             os.close(fd)
-        reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
         cache.remove_tree(work)
-        raise FastPathUnavailable("restore failed", reason)
+        raise failure
     report.lap("restore")
     report.outcome = "restored"
     io.started()
     # The agent wakes on this line; it carries what a fresh run would see.
     hello = {"cwd": os.getcwd(), "env": env}
+    if virtual:              # the program's display is still its private one
+        hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}
     os.set_blocking(cmd_w, False)    # never hang on an agent that went away
     try:
         os.write(cmd_w, f"restored {json.dumps(hello)}\n".encode())
     except OSError:
         pass
     entry.touch()
-    with sb.forwarding():
+    try:
         code = sb.wait()
+    finally:
+        forwarding.__exit__(None, None, None)
     io.finish()
     for fd in (ev_r, cmd_w):
         os.close(fd)

@@ -61,7 +61,7 @@ class Spawn:
 
     def __init__(self, argv: list[str], env: dict[str, str],
                  fds: dict[int, int] | None = None, restore_pidfile: str | None = None,
-                 run_facts: bytes | None = None) -> None:
+                 run_facts: bytes | None = None, private_x11: bool = False) -> None:
         self.argv = argv
         self.env = env
         self.fds = fds or {}                        # target fd -> our fd
@@ -69,6 +69,8 @@ class Spawn:
         # criu's kernel facts (jfast/kdat.py): a tmpfs over /run holding these
         # bytes (b"" for none yet) while criu starts; its hook unmounts it.
         self.run_facts = run_facts
+        # A tmpfs of its own on /tmp/.X11-unix for the private Xvfb (xvfb.py).
+        self.private_x11 = private_x11
 
 
 class Sandbox:
@@ -196,6 +198,8 @@ class Sandbox:
             signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
             if spawn.run_facts is not None:
                 _cover_run(spawn.run_facts)
+            if spawn.private_x11:
+                _private_x11()
             if spawn.restore_pidfile is None:
                 with open("/proc/sys/kernel/ns_last_pid", "w") as f:
                     f.write(str(PROGRAM_PID - 1))
@@ -251,6 +255,14 @@ def _cover_run(facts: bytes) -> None:
             os.write(fd, facts)
         finally:
             os.close(fd)
+
+
+def _private_x11() -> None:
+    if not os.path.isdir("/tmp/.X11-unix"):      # the mount point, on the host's /tmp
+        os.mkdir("/tmp/.X11-unix")
+        os.chmod("/tmp/.X11-unix", 0o1777)
+    _check(_libc.mount(b"tmpfs", b"/tmp/.X11-unix", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       b"size=1m,mode=1777"), "mount tmpfs on /tmp/.X11-unix")
 
 
 def _report(fd: int, line: str) -> None:

@@ -24,6 +24,7 @@ from .errors import FastPathUnavailable
 from .log import verbose
 from .ready import CMD_FD, EV_FD, RANK
 from .report import Report
+from .displayrun import ColdDisplay
 from .sandbox import PROGRAM_PID, Sandbox, Spawn
 
 
@@ -32,7 +33,7 @@ class Plan:
 
     def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: cache.Entry,
                  criu: str, criu_version: str, agent_jar: str, ready: str,
-                 material: dict) -> None:
+                 material: dict, display=None) -> None:
         self.java = java
         self.argv = argv               # the user's java arguments, unchanged
         self.env = env
@@ -42,6 +43,7 @@ class Plan:
         self.agent_jar = agent_jar
         self.ready = ready             # JFAST_READY
         self.material = material       # the key material, kept in the manifest
+        self.display = display         # display.DisplayPlan (JFAST_DISPLAY)
 
 
 def pipe_resource(fd: int) -> str:
@@ -71,12 +73,15 @@ class ColdRun:
             opts += f",preload={plan.entry.classes}"
         argv = [plan.java, f"-javaagent:{plan.agent_jar}={opts}", "-XX:-UsePerfData", *plan.argv]
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
-        sb = Sandbox(Spawn(argv=argv, env=plan.env, fds=fds))
+        self.display = ColdDisplay(plan.display, plan.ready)
+        argv, env, fds = self.display.spawn(argv, plan.env, fds)
+        sb = Sandbox(Spawn(argv=argv, env=env, fds=fds, private_x11=self.display.virtual))
         self.sandbox = sb
         state, detail = sb.next_status()
         if state != "started":
             sb.wait()
             raise FastPathUnavailable("sandbox failed", detail)
+        self.display.started(sb)
         self.report.outcome = "started"
         io.started()
         os.close(ev_w)
@@ -84,7 +89,10 @@ class ColdRun:
         self.report.lap("start")
         self.ev_r, self.cmd_w = ev_r, cmd_w
         with sb.forwarding():
-            self._watch()
+            try:
+                self._watch()
+            finally:
+                self.display.close()
             code = sb.wait()
         self._publish_wait()
         io.finish()
@@ -111,13 +119,15 @@ class ColdRun:
         mode = self.plan.ready
         watch_stdin = mode in ("auto", "stdin") and self.io.program_side[0].kind == "tty"
         watch_socket = mode in ("auto", "socket")
+        watch_window = self.display.watching
         started = time.monotonic()
         stdin_hits = 0
         try:
             while True:
                 while self._events:             # including lines read during a GC wait
                     self._on_event(self._events.pop(0))
-                polling = (watch_stdin or watch_socket) and self.best < RANK["socket"]
+                polling = (((watch_stdin or watch_socket) and self.best < RANK["socket"])
+                           or (watch_window and self.best < RANK["window"]))
                 elapsed = time.monotonic() - started
                 timeout = (0.01 if elapsed < 2 else 0.05 if elapsed < 20 else 0.25) if polling else None
                 if self._events:
@@ -140,6 +150,9 @@ class ColdRun:
                     else:
                         verbose("a connection came before the listening socket was seen: "
                                 "no checkpoint there")
+                if watch_window and self.best < RANK["window"] and self.display.window_ready():
+                    watch_window = False
+                    self.checkpoint("window")
                 if watch_stdin and self.best < RANK["stdin"]:
                     stdin_hits = stdin_hits + 1 if _reading_stdin(pid) else 0
                     if stdin_hits >= 2:        # blocked across two polls, not passing through
@@ -179,6 +192,13 @@ class ColdRun:
                 claim.release()
             self.best = 99
             return
+        refusal = self.display.before_dump(self.sandbox.program_pid() or -1)
+        if refusal:
+            self.display.after_dump(point)
+            verbose(f"no checkpoint at {point}: {refusal}")
+            if self.best < 0:
+                self.report.reason = f"no checkpoint at {point}: {refusal}"
+            return
         self.report.ready_point = point
         pending = None
         try:
@@ -193,6 +213,8 @@ class ColdRun:
         except (FastPathUnavailable, OSError) as e:
             self._failed(point, pending, claim, e)
             return
+        finally:
+            self.display.after_dump(point)
         self.best = rank
         self.report.timings_ms[f"dump_{point}"] = round((time.monotonic() - t0) * 1000, 2)
         verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
@@ -267,6 +289,7 @@ class ColdRun:
                       for f in self.io.program_side],
             "pipes": self.pipes,
             "material": self.plan.material,
+            "display": self.display.manifest(),
         }
 
 
