@@ -7,7 +7,9 @@ made for the program, a jfast first run, and a jfast restored run.
 Runs are alternated (one of each launcher in turn), so a noisy machine
 slows all rows alike; each cell is the median with the spread. "Ready" is
 seen from outside: a line of output, an answered HTTP request, the process's
-exit. Writes docs/bench.md (Markdown tables) and docs/bench.png (a plot) and
+exit, an application window mapped (seen through python-xlib: on a desktop
+Xvfb the benchmark starts for java, on the run's private display for jfast).
+Writes docs/bench.md (Markdown tables) and docs/bench.png (a plot) and
 prints the tables. Run it as root on a machine set up by `./setup.sh bench`.
 """
 
@@ -36,8 +38,42 @@ import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 JFAST = [sys.executable, str(REPO / "bin" / "jfast")]
+sys.path.insert(0, str(REPO))
+from jfast import jars, runs, xvfb, xwatch  # noqa: E402
 ROWS = ("java", "java + AppCDS", "jfast first run", "jfast restored")
 
+# A small HTTP service with the start-up work such services do: it builds an
+# in-memory catalogue, renders it and warms the handler before it listens.
+SERVER = r"""
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+import java.util.*;
+import java.util.regex.*;
+import java.time.*;
+import java.time.format.*;
+
+public class BenchServer {
+    public static void main(String[] args) throws Exception {
+        Map<String, String> catalogue = new TreeMap<>();
+        Pattern p = Pattern.compile("(\\w+)-(\\d+)");
+        DateTimeFormatter f = DateTimeFormatter.ISO_OFFSET_DATE_TIME;
+        for (int i = 0; i < 200_000; i++) {
+            Matcher m = p.matcher("item-" + i);
+            if (m.matches()) catalogue.put(m.group(1) + i,
+                ZonedDateTime.ofInstant(Instant.ofEpochSecond(i * 7919L), ZoneId.of("UTC")).format(f));
+        }
+        String page = "items " + catalogue.size();
+        HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", Integer.parseInt(args[0])), 50);
+        s.createContext("/", ex -> {
+            byte[] body = page.getBytes();
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        s.start();
+    }
+}
+"""
 HELLO = 'public class Hello { public static void main(String[] a) { System.out.println("hello"); } }'
 DIAGRAM = """@startuml
 actor User
@@ -56,7 +92,7 @@ class Case:
                  typed: str = "", port: int = 0, cwd: str | None = None) -> None:
         self.name = name
         self.argv = argv          # java's arguments
-        self.ready = ready        # line | tty | port | exit
+        self.ready = ready        # line | tty | port | exit | window
         self.pattern = re.compile(pattern) if pattern else None
         self.typed = typed        # typed on the terminal at launch (tty cases)
         self.port = port
@@ -105,6 +141,49 @@ class PeakMemory(threading.Thread):
             self.stop.wait(0.005)
 
 
+class Desktop:
+    """An Xvfb standing in for the user's desktop, for the java rows of GUI
+    programs; jfast draws on the run's private display instead."""
+
+    def __init__(self) -> None:
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-nolisten", "tcp",
+                                      "-screen", "0", "1280x1024x24"], pass_fds=(w,),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        os.close(w)
+        with os.fdopen(r) as f:
+            self.number = int(f.readline())
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)     # Xvfb then removes its socket
+        self.proc.wait(timeout=30)
+
+
+def window_shown(proc: subprocess.Popen, env: dict[str, str], watch) -> bool:
+    """Whether the run has an application window mapped yet."""
+    if watch is not None:                         # java on the desktop
+        return watch.app_window() is not None
+    record = next((r for r in runs.live(Path(env["JFAST_CACHE_DIR"]))
+                   if r["pid"] == proc.pid), None)
+    if not record or not record.get("init") or record.get("number") is None:
+        return False
+    try:
+        return bool(xwatch.app_windows(xvfb.socket_path(record["init"], record["number"])))
+    except Exception:  # noqa: BLE001 - not up yet; python-xlib raises several types
+        return False
+
+
+def window_checkpoint_made(env: dict[str, str]) -> bool:
+    for meta in Path(env["JFAST_CACHE_DIR"], "entries").glob("*/meta.json"):
+        try:
+            if json.loads(meta.read_text()).get("ready_point") == "window":
+                return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 def launch(cmd: list[str], case: Case, env: dict[str, str], settle: bool = False
            ) -> tuple[float, int]:
     """Seconds to ready and peak memory of one run. With `settle`, the program
@@ -123,8 +202,19 @@ def launch(cmd: list[str], case: Case, env: dict[str, str], settle: bool = False
                                 stderr=subprocess.DEVNULL, env=env, cwd=case.cwd)
     mem = PeakMemory(proc.pid)
     mem.start()
+    watch = None
     try:
-        if case.ready == "line":
+        if case.ready == "window":
+            if "DISPLAY" in env:
+                watch = xwatch.WindowWatch(f"/tmp/.X11-unix/X{env['DISPLAY'].lstrip(':')}")
+            while not (window_checkpoint_made(env) if settle else window_shown(proc, env, watch)):
+                if proc.poll() is not None or time.monotonic() - t0 > 180:
+                    raise RuntimeError(f"{case.name}: exited ({proc.returncode}) or no window")
+                time.sleep(0.002)
+            elapsed = time.monotonic() - t0
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+        elif case.ready == "line":
             for raw in proc.stdout:
                 if case.pattern.search(raw.decode(errors="replace")):
                     break
@@ -168,6 +258,8 @@ def launch(cmd: list[str], case: Case, env: dict[str, str], settle: bool = False
             _drain(master, proc)
     finally:
         mem.stop.set()
+        if watch is not None:
+            watch.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -209,9 +301,9 @@ def cases(work: Path) -> list[Case]:
     classes = work / "classes"
     classes.mkdir()
     (work / "Hello.java").write_text(HELLO)
-    subprocess.run(["javac", "-d", str(classes), str(work / "Hello.java")], check=True)
-    sys.path.insert(0, str(REPO))
-    from jfast import jars
+    (work / "BenchServer.java").write_text(SERVER)
+    subprocess.run(["javac", "-nowarn", "-d", str(classes), str(work / "Hello.java"),
+                    str(work / "BenchServer.java")], check=True)
     demo_jar = str(jars.locate("jfast-demo.jar"))
     jetty = "/usr/share/jetty9"
     (work / "diagram.puml").write_text(DIAGRAM)
@@ -225,8 +317,13 @@ def cases(work: Path) -> list[Case]:
              "tty", r"\b42\b", typed="print 6*7\n"),
         Case("Jetty 9", ["-jar", f"{jetty}/start.jar", f"jetty.home={jetty}", f"jetty.base={jetty}",
                          f"jetty.http.port={(port := free_port())}"], "port", port=port, cwd=jetty),
+        Case("HTTP server", ["-cp", str(classes), "BenchServer", str(port := free_port())],
+             "port", port=port),
         Case("PlantUML", ["-Djava.awt.headless=true", "-jar", "/usr/share/plantuml/plantuml.jar",
                           "-tpng", str(work / "diagram.puml")], "exit"),
+        # What Debian's /usr/bin/jedit runs; `-settings` is set per launcher
+        # (jEdit keeps its activity.log open, and a restore needs it as it was).
+        Case("jEdit window", ["-jar", "/usr/share/jedit/jedit.jar", "-noserver"], "window"),
     ]
     return out
 
@@ -240,17 +337,46 @@ def measure(case: Case, runs: int, work: Path) -> dict:
     base = {**os.environ}
     for k in ("JFAST_VERBOSE", "JFAST_READY", "JDK_JAVA_OPTIONS"):
         base.pop(k, None)
+    desktop, base_java = None, base
+    if case.ready == "window":
+        base = {k: v for k, v in base.items() if k not in ("DISPLAY", "XAUTHORITY")}
+        base["HOME"] = str(work)
+        desktop = Desktop()
+        base_java = {**base, "DISPLAY": f":{desktop.number}"}
     tag = re.sub(r"\W+", "-", case.name)
     jsa = work / f"{tag}.jsa"
     report = work / f"{tag}.report.jsonl"
     warm_cache = work / f"{tag}.cache"
     jfast_env = {**base, "JFAST_CACHE_DIR": str(warm_cache), "JFAST_REPORT": str(report)}
-    java = ["java", *case.argv]
+    if case.ready == "window":
+        jfast_env["JFAST_DISPLAY"] = "virtual"
+
+    def argv(row: str) -> list[str]:
+        if case.ready != "window":
+            return case.argv
+        settings = work / f"{tag}.settings.{row.replace(' ', '-').replace('+', '')}"
+        settings.mkdir(exist_ok=True)
+        return [*case.argv, f"-settings={settings}"]
+
+    try:
+        return _measure(case, runs, work, tag, argv, base_java, jfast_env, jsa, report,
+                        warm_cache)
+    finally:
+        if desktop is not None:
+            desktop.stop()
+
+
+def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
+             jfast_env: dict, jsa: Path, report: Path, warm_cache: Path) -> dict:
+    java = ["java", *argv("java")]
     # AppCDS: one training run writes the archive at exit.
-    launch(java, case, {**base, "JDK_JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={jsa}"})
-    cds_env = {**base, "JDK_JAVA_OPTIONS": f"-XX:SharedArchiveFile={jsa}"}
+    cds = ["java", *argv("java + AppCDS")]
+    launch(cds, case, {**base_java, "JDK_JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={jsa}"})
+    cds_env = {**base_java, "JDK_JAVA_OPTIONS": f"-XX:SharedArchiveFile={jsa}"}
+    restored = [*JFAST, *argv("jfast restored")]
+    first = [*JFAST, *argv("jfast first run")]
     # The checkpoint the restored rows use, made the way a first run makes it.
-    launch([*JFAST, *case.argv], case, jfast_env, settle=True)
+    launch(restored, case, jfast_env, settle=True)
     time.sleep(0.5)
     made = [json.loads(ln) for ln in report.read_text().splitlines()]
     if made[-1]["checkpoint"] != "created":
@@ -260,21 +386,21 @@ def measure(case: Case, runs: int, work: Path) -> dict:
     first_runs = work / f"{tag}.first-runs"
     first_runs.mkdir()
     for i in range(runs):
-        cold_env = {**base, "JFAST_CACHE_DIR": str(first_runs / str(i)),
+        cold_env = {**jfast_env, "JFAST_CACHE_DIR": str(first_runs / str(i)),
                     "JFAST_REPORT": str(work / f"{tag}.cold.jsonl")}
-        for row, cmd, env in (("java", java, base), ("java + AppCDS", java, cds_env),
-                              ("jfast first run", [*JFAST, *case.argv], cold_env),
-                              ("jfast restored", [*JFAST, *case.argv], jfast_env)):
+        for row, cmd, env in (("java", java, base_java), ("java + AppCDS", cds, cds_env),
+                              ("jfast first run", first, cold_env),
+                              ("jfast restored", restored, jfast_env)):
             t, peak = launch(cmd, case, env)
             times[row].append(t)
             peaks[row].append(peak)
         shutil.rmtree(first_runs / str(i), ignore_errors=True)
-    restored = [json.loads(ln) for ln in report.read_text().splitlines()][len(made):]
-    outcomes = {r["outcome"] for r in restored}
+    warm = [json.loads(ln) for ln in report.read_text().splitlines()][len(made):]
+    outcomes = {r["outcome"] for r in warm}
     if outcomes != {"restored"}:
-        raise RuntimeError(f"{case.name}: not every run restored: {outcomes}")
+        raise RuntimeError(f"{case.name}: not every run restored: {warm}")
     parts: dict[str, list[float]] = {}
-    for r in restored:
+    for r in warm:
         for k, v in r["timings_ms"].items():
             parts.setdefault(k, []).append(v)
     image = sum(f.stat().st_size for f in (warm_cache / "entries").rglob("*.img"))
@@ -333,7 +459,8 @@ def plot(results: list[dict], png: Path, work: Path) -> None:
     with open(data, "w") as f:
         for res in results:
             for row in ROWS:
-                f.write(f"{res['name']}\t{row}\t{statistics.median(res['times'][row]) * 1000:.1f}\n")
+                median = statistics.median(res["times"][row]) * 1000
+                f.write(f"{res['name']}\t{row}\t{median:.1f}\n")
     classes = work / "plot-classes"
     subprocess.run(["javac", "-d", str(classes), str(REPO / "bench" / "Plot.java")], check=True)
     subprocess.run(["java", "-Djava.awt.headless=true", "-cp", str(classes), "Plot",
