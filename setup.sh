@@ -4,6 +4,8 @@
 #   ./setup.sh [install]     set up only
 #   ./setup.sh demo [ARGS]   set up, then run `jfast demo` (cold start, then restore)
 #   ./setup.sh test [ARGS]   set up, then run the test suite (ARGS go to pytest)
+#   ./setup.sh bench [ARGS]  set up (with the benchmark's programs), then run
+#                            bench/startup.py (ARGS go to it)
 #
 # Steps: Debian packages; CRIU >= 4.1 whose `criu check` passes (built from
 # Debian's newer source package when the distro one is too old); a virtualenv
@@ -31,6 +33,8 @@ CRIU_SUITES=(trixie sid)
 # lacks; jedit: a real Swing program for the AWT tests and benchmark.
 APT_PACKAGES=(openjdk-17-jdk-headless openjdk-17-jre xvfb xauth x11-utils tmux jython
               jedit python3-venv python3-pip util-linux procps)
+# Only the benchmark's: Debian's Jetty 9 and PlantUML.
+BENCH_PACKAGES=(jetty9 plantuml)
 # Measured on this Debian 12: without libprotobuf-dev the build fails on
 # google/protobuf/descriptor.proto.
 CRIU_BUILD_DEPS=(build-essential libprotobuf-dev libprotobuf-c-dev
@@ -50,7 +54,7 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    printf 'usage: %s [install | demo [ARGS...] | test [PYTEST-ARGS...]]\n' "$0"
+    printf 'usage: %s [install | demo [ARGS...] | test [PYTEST-ARGS...] | bench [ARGS...]]\n' "$0"
 }
 
 # Run a command with its output in the log; on failure show the log's tail and stop.
@@ -322,7 +326,7 @@ main() {
     local mode="${1:-install}"
     [[ $# -gt 0 ]] && shift
     case "$mode" in
-        install|demo|test) ;;
+        install|demo|test|bench) ;;
         -h|--help|help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -335,7 +339,15 @@ main() {
     : >"$LOG"
 
     local t0=$SECONDS
-    apt_install_missing "${APT_PACKAGES[@]}"
+    if [[ $mode == bench ]]; then
+        apt_install_missing "${APT_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+        # The benchmark starts Jetty itself: a system service would only add noise.
+        if command -v systemctl >/dev/null && systemctl is-enabled jetty9 >/dev/null 2>&1; then
+            systemctl disable --now jetty9 >>"$LOG" 2>&1 || true
+        fi
+    else
+        apt_install_missing "${APT_PACKAGES[@]}"
+    fi
     setup_criu
     setup_venv
     say "ready in $((SECONDS - t0)) s"
@@ -344,6 +356,7 @@ main() {
     case "$mode" in
         demo) exec "$VENV/bin/jfast" demo "$@" ;;
         test) cd "$REPO" && exec "$VENV/bin/python" -m pytest -q tests "$@" ;;
+        bench) cd "$REPO" && exec "$VENV/bin/python" bench/startup.py "$@" ;;
     esac
 }
 
