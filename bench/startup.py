@@ -335,7 +335,9 @@ def available(case: Case) -> bool:
 
 def measure(case: Case, runs: int, work: Path) -> dict:
     base = {**os.environ}
-    for k in ("JFAST_VERBOSE", "JFAST_READY", "JDK_JAVA_OPTIONS"):
+    # PYTHONDONTWRITEBYTECODE would make bin/jfast compile its modules on
+    # every run (about 15 ms); an installed jfast has its bytecode.
+    for k in ("JFAST_VERBOSE", "JFAST_READY", "JDK_JAVA_OPTIONS", "PYTHONDONTWRITEBYTECODE"):
         base.pop(k, None)
     desktop, base_java = None, base
     if case.ready == "window":
