@@ -27,7 +27,7 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # (trixie, the stable suite, has 4.1.1 today, so sid's is taken).
 CRIU_SUITES=(trixie sid)
 
-APT_PACKAGES=(openjdk-17-jdk-headless xvfb xauth x11-utils tmux jython
+APT_PACKAGES=(openjdk-17-jdk-headless gcc libc6-dev xvfb xauth x11-utils tmux jython
               python3-venv python3-pip util-linux procps)
 # Measured on this Debian 12: without libprotobuf-dev the build fails on
 # google/protobuf/descriptor.proto.

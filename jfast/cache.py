@@ -158,8 +158,10 @@ def _identity(path: str) -> str:
 
 def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
                  digests: FileDigests, env: dict[str, str], cwd: str,
-                 agent_id: str) -> dict:
-    """Everything the checkpoint depends on, as a JSON-able dict."""
+                 agent_id: str, cwd_in_key: bool = True) -> dict:
+    """Everything the checkpoint depends on, as a JSON-able dict. The
+    working directory is left out when the agent can move a restored
+    program to the caller's (see freshness.py)."""
     java_home = os.path.dirname(os.path.dirname(os.path.realpath(java)))
     files: dict[str, str] = digests.jar_closure(
         [os.path.join(cwd, p) for p in cmd.classpath + cmd.module_path])
@@ -179,7 +181,7 @@ def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
         "options": cmd.options,
         "args": cmd.app_args,
         "files": files,
-        "cwd": cwd,
+        **({"cwd": cwd} if cwd_in_key else {}),
         "env": {k: env[k] for k in KEY_ENV if k in env},
         "stdio": stdio_shape,
         "uid": os.getuid(),

@@ -73,8 +73,10 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     digests = cache.FileDigests(root)
     from . import jars
     agent = str(jars.locate("jfast-agent.jar"))
+    native = jars.native_helper()
+    agent_id = digests.digest(agent) + (f"+{digests.digest(str(native))}" if native else "")
     material = cache.key_material(cmd, java, criu.identity(criu_path), io.shape, digests,
-                                  env, cwd, digests.digest(agent))
+                                  env, cwd, agent_id, cwd_in_key=native is None)
     try:
         digests.save()
     except OSError:

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import cache, criu
+from . import cache, criu, jars
 from .errors import FastPathUnavailable
 from .report import Report
 from .sandbox import Sandbox, Spawn
@@ -50,7 +50,8 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     report.outcome = "restored"
     io.started()
     # The agent wakes on this line; it carries what a fresh run would see.
-    hello = {"cwd": os.getcwd(), "env": env}
+    native = jars.native_helper()
+    hello = {"cwd": os.getcwd(), "env": env, "native": str(native) if native else None}
     os.set_blocking(cmd_w, False)    # never hang on an agent that went away
     try:
         os.write(cmd_w, f"restored {json.dumps(hello)}\n".encode())
