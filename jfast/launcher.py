@@ -74,7 +74,7 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     from . import jars
     agent = str(jars.locate("jfast-agent.jar"))
     native = jars.native_helper()
-    agent_id = digests.digest(agent) + (f"+{digests.digest(str(native))}" if native else "")
+    agent_id = "+".join(digests.digest(str(p)) for p in (agent, native) if p)
     material = cache.key_material(cmd, java, criu.identity(criu_path), io.shape, digests,
                                   env, cwd, agent_id, cwd_in_key=native is None)
     try:
