@@ -85,7 +85,11 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     report.key = entry.key
     report.lap("key")
     meta = entry.meta()
-    if meta is not None:
+    stale = _stale(meta) if meta is not None else None
+    if stale:
+        verbose(f"checkpoint {entry.key} is stale ({stale}): starting afresh")
+        report.reason = f"checkpoint stale: {stale}"
+    if meta is not None and not stale:
         from .restore import restore
         damage = entry.check_images(meta)
         if damage:
@@ -97,12 +101,23 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     else:
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
-                           ready=ready, material=material)
+                           ready=ready, material=material, replace=bool(stale))
         verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready})")
         code = warmup.ColdRun(plan, report).run()
     report.exit_status = code
     report.write()
     return code
+
+
+def _stale(meta: dict) -> str | None:
+    """Why a checkpoint must not be restored although its key matches: the
+    files its program read changed, or its working directory is gone."""
+    recorded = meta.get("inputs") or {}
+    cwd = recorded.get("cwd")
+    if cwd and not os.path.isdir(cwd):
+        return f"its working directory {cwd} is gone"
+    from .inputs import changed
+    return changed(recorded.get("files") or {})
 
 
 def _exec_java(java: str, argv: list[str], env: dict[str, str], report: Report,

@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .errors import FastPathUnavailable
 
@@ -64,6 +65,10 @@ class Spawn:
     env: dict[str, str]
     fds: dict[int, int] = field(default_factory=dict)   # target fd -> our fd
     restore_pidfile: str | None = None                  # set for criu restore
+    # Run in the holder right after it unshared the namespaces (it then
+    # sees the sandbox's mounts); `holder_fds` stay open until then.
+    holder_hook: Callable[[], None] | None = None
+    holder_fds: tuple[int, ...] = ()
 
 
 class Sandbox:
@@ -160,9 +165,12 @@ class Sandbox:
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             for sig in FORWARDED:
                 signal.signal(sig, signal.SIG_IGN)
-            _close_fds_except({0, 1, 2, status_w, *self._spawn.fds.values()})
+            _close_fds_except({0, 1, 2, status_w, *self._spawn.fds.values(),
+                               *self._spawn.holder_fds})
             _check(_libc.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS),
                    "unshare")
+            if self._spawn.holder_hook is not None:
+                self._spawn.holder_hook()
             init = os.fork()
             if init == 0:
                 self._init(status_w)

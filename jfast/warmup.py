@@ -19,7 +19,7 @@ import selectors
 import time
 from dataclasses import dataclass
 
-from . import cache, criu, stdio
+from . import cache, criu, inputs, jars, stdio
 from .errors import FastPathUnavailable
 from .log import verbose
 from .report import Report
@@ -43,6 +43,7 @@ class Plan:
     agent_jar: str
     ready: str                   # JFAST_READY
     material: dict               # the key material, kept in the manifest
+    replace: bool = False        # the entry is stale: checkpoint over it
 
 
 def ready_mode(env: dict[str, str]) -> str:
@@ -79,12 +80,19 @@ class ColdRun:
             opts += f",preload={plan.entry.classes}"
         argv = [plan.java, f"-javaagent:{plan.agent_jar}={opts}", "-XX:-UsePerfData", *plan.argv]
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
-        sb = Sandbox(Spawn(argv=argv, env=plan.env, fds=fds))
+        self.inputs = inputs.recorder()
+        hook = self.inputs.mark_mounts if self.inputs else None
+        sb = Sandbox(Spawn(argv=argv, env=plan.env, fds=fds, holder_hook=hook,
+                           holder_fds=self.inputs.fds if self.inputs else ()))
         self.sandbox, self.io = sb, io
         state, detail = sb.next_status()
         if state != "started":
             sb.wait()
+            if self.inputs:
+                self.inputs.close()
             raise FastPathUnavailable("sandbox failed", detail)
+        if self.inputs:
+            self.inputs.start(sb.program_pid() or -1)
         self.report.outcome = "started"
         io.started()
         os.close(ev_w)
@@ -97,6 +105,8 @@ class ColdRun:
         io.finish()
         os.close(ev_r)
         os.close(cmd_w)
+        if self.inputs:
+            self.inputs.close()
         return code
 
     def _read_events(self) -> bool:
@@ -172,7 +182,7 @@ class ColdRun:
         plan, rank = self.plan, RANK[point]
         if rank <= self.best:
             return
-        if self.best < 0 and plan.entry.dir.exists():
+        if self.best < 0 and plan.entry.dir.exists() and not plan.replace:
             verbose(f"{point}: another run already made {plan.entry.key}")
             self.best = 99
             return
@@ -182,11 +192,12 @@ class ColdRun:
         self._collect_garbage()
         self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
         t0 = time.monotonic()
+        read_so_far = self._inputs()          # before criu's own opens
         try:
             externals = sorted({f.resource for f in self.io.program_side if f.external})
             criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
                       pending.dir, externals)
-            pending.publish(self._manifest(point))
+            pending.publish(self._manifest(point, read_so_far))
         except (FastPathUnavailable, OSError) as e:
             pending.discard()
             reason = getattr(e, "message", None) or str(e)
@@ -217,7 +228,7 @@ class ColdRun:
                 return
         verbose("the agent did not answer the GC request; dumping as it is")
 
-    def _manifest(self, point: str) -> dict:
+    def _manifest(self, point: str, read_so_far: dict) -> dict:
         return {
             "key": self.plan.entry.key,
             "ready_point": point,
@@ -228,7 +239,20 @@ class ColdRun:
                       for f in self.io.program_side],
             "pipes": self.pipes,
             "material": self.plan.material,
+            "inputs": read_so_far,
         }
+
+    def _inputs(self) -> dict:
+        """What a restore checks first: the directory CRIU reopens as the
+        program's cwd, and the files the program read so far (None: unknown)."""
+        files = None
+        if self.inputs:
+            java_home = os.path.dirname(os.path.dirname(os.path.realpath(self.plan.java)))
+            keyed = self.plan.material.get("files", {})     # covered by content
+            class_dirs = [p for p in keyed if os.path.isdir(p)]
+            files = self.inputs.snapshot(
+                [java_home, str(self.plan.entry.root), str(jars.DATA), *class_dirs], set(keyed))
+        return {"cwd": os.getcwd(), "files": files}
 
 
 def _listening(pid: int) -> str | None:
