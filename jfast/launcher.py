@@ -106,7 +106,26 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         code = warmup.ColdRun(plan, report).run()
     report.exit_status = code
     report.write()
+    if report.exit_signal:
+        _die_of(report.exit_signal)
     return code
+
+
+def _die_of(sig: int) -> None:
+    """End as the program did, killed by `sig`, so that our parent sees the
+    wait status it would see for java (a shell then reports 128+N)."""
+    import resource
+    import signal
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, hard))   # no core of jfast itself
+        signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+        os.kill(os.getpid(), sig)
+    except (OSError, ValueError):
+        pass                          # then exit with 128+N
 
 
 def _stale(meta: dict) -> str | None:

@@ -18,6 +18,7 @@ class Report:
     reason: str | None = None          # why the fast path was not taken
     ready_point: str | None = None     # where the checkpoint was (or is) taken
     exit_status: int | None = None
+    exit_signal: int | None = None     # the signal the program died of, if it did
     program: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     jfast_version: str = __version__

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import cache, criu, jars
+from . import cache, criu, jars, replay
 from .errors import FastPathUnavailable
 from .report import Report
 from .sandbox import Sandbox, Spawn
@@ -49,6 +49,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     report.lap("restore")
     report.outcome = "restored"
     io.started()
+    replay.replay(entry.dir, meta)       # what the cold run printed before its checkpoint
     # The agent wakes on this line; it carries what a fresh run would see.
     native = jars.native_helper()
     hello = {"cwd": os.getcwd(), "env": env, "native": str(native) if native else None}
@@ -60,6 +61,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     entry.touch()
     with sb.forwarding():
         code = sb.wait()
+    report.exit_signal = sb.signal
     io.finish()
     for fd in (ev_r, cmd_w):
         os.close(fd)

@@ -34,11 +34,15 @@ MS_REC, MS_PRIVATE = 0x4000, 1 << 18
 PR_SET_PDEATHSIG = 1
 
 PROGRAM_PID = 1000
-# Signals the init passes on to the program, as a terminal or a service
-# manager would deliver them to java.
+# Signals jfast and the init pass on to the program: every signal that
+# someone could send java, except the uncatchable ones, SIGCHLD (jfast's
+# own children), SIGPIPE, SIGTTIN and SIGTTOU (about jfast's own I/O) and
+# the faults a process raises in itself.
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
              signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT,
-             signal.SIGTSTP)
+             signal.SIGTSTP, signal.SIGALRM, signal.SIGABRT, signal.SIGURG,
+             signal.SIGVTALRM, signal.SIGPROF, signal.SIGXCPU, signal.SIGXFSZ,
+             signal.SIGIO, signal.SIGPWR, signal.SIGSTKFLT)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -83,6 +87,7 @@ class Sandbox:
         os.close(status_w)
         self._status = os.fdopen(status_r, "r", buffering=1)
         self._returncode: int | None = None
+        self.signal: int | None = None     # set by wait() when the program died of one
         # The holder's "init PID" and the init's first report race each other.
         self._early: list[tuple[str, str]] = []
         while True:
@@ -144,6 +149,13 @@ class Sandbox:
                 self._returncode = 255
                 break
             self._returncode = exit_code(status)
+        try:
+            for line in self._status:          # EOF: the init and holder are gone
+                if line.startswith("exited "):
+                    raw = int(line.split()[1])
+                    self.signal = os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else None
+        except (OSError, ValueError):
+            pass
         self._status.close()
         return self._returncode
 
@@ -209,7 +221,9 @@ class Sandbox:
                 _report(status_w, f"restored {child}")
             else:
                 _report(status_w, f"started {child}")
-            code = _supervise(child)
+            status = _supervise(child)
+            _report(status_w, f"exited {status}")      # the raw status: a signal stays a signal
+            code = exit_code(status)
         except BaseException as e:  # noqa: BLE001
             _report(status_w, f"failed {type(e).__name__}: {e}")
         finally:
@@ -282,10 +296,13 @@ def _close_fds_except(keep: set[int]) -> None:
 
 
 def _supervise(child: int) -> int:
-    """PID 1's loop: forward signals to the program, reap, return its status."""
+    """PID 1's loop: forward signals to the program, reap, return its raw
+    wait status."""
     def forward(sig: int, _frame: object) -> None:
         try:
-            os.kill(child, sig)
+            # The program leads its own session, an orphaned process group
+            # that the kernel does not stop for SIGTSTP: stop it for real.
+            os.kill(child, signal.SIGSTOP if sig == signal.SIGTSTP else sig)
         except ProcessLookupError:
             pass
 
@@ -296,9 +313,9 @@ def _supervise(child: int) -> int:
         try:
             pid, status = os.wait()
         except ChildProcessError:
-            return 255
+            return 255 << 8              # exit status 255
         if pid == child:
-            return exit_code(status)
+            return status
 
 
 if __name__ == "__main__":  # pragma: no cover - manual smoke test

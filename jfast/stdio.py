@@ -24,6 +24,10 @@ import os
 import stat
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .replay import Recording
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,10 @@ class Stdio:
         self._theirs.clear()
 
 
-def prepare() -> Stdio:
-    """Work out what the program gets as fds 0-2 (pipes for files/sockets)."""
+def prepare(record: Recording | None = None) -> Stdio:
+    """Work out what the program gets as fds 0-2 (pipes for files/sockets).
+    With `record`, output pipes get a relay too, and relays record into it
+    (a terminal never does: the program must see the terminal itself)."""
     io = Stdio(fds={}, program_side=[])
     relays: dict[tuple, int] = {}        # (caller object, direction) -> end handed over
     for f in (describe(fd) for fd in (0, 1, 2)):
@@ -121,7 +127,7 @@ def prepare() -> Stdio:
             # that can be checkpointed and rebound.
             theirs = os.open(os.devnull, os.O_RDWR)
             io._theirs.append(theirs)
-        elif f.kind in ("file", "socket"):
+        elif f.kind in ("file", "socket") or (record and f.kind == "pipe" and f.fd != 0):
             inbound = f.fd == 0
             theirs = relays.get((f.identity, inbound), -1)
             if theirs < 0:
@@ -131,7 +137,9 @@ def prepare() -> Stdio:
                     t = threading.Thread(target=_copy, args=(0, w, w), daemon=True)
                 else:
                     mine, theirs = r, w
-                    t = threading.Thread(target=_copy, args=(r, f.fd, r))
+                    t = threading.Thread(target=_copy, args=(r, f.fd, r, record))
+                    if record:
+                        record.watch(r, t)
                 io._ours.append(mine)
                 io._theirs.append(theirs)
                 io._threads.append(t)
@@ -144,11 +152,13 @@ def prepare() -> Stdio:
     return io
 
 
-def _copy(src: int, dst: int, close: int) -> None:
+def _copy(src: int, dst: int, close: int, record: Recording | None = None) -> None:
     """Copy until EOF or until the other side goes away, then close our end
     (EOF for the program's stdin; the read end of an output relay)."""
     try:
         while data := os.read(src, 65536):
+            if record is not None:
+                record.add(dst, data)
             view = memoryview(data)
             while view:
                 view = view[os.write(dst, view):]

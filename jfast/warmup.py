@@ -19,7 +19,7 @@ import selectors
 import time
 from dataclasses import dataclass
 
-from . import cache, criu, inputs, jars, stdio
+from . import cache, criu, inputs, jars, replay, stdio
 from .errors import FastPathUnavailable
 from .log import verbose
 from .report import Report
@@ -71,7 +71,8 @@ class ColdRun:
 
     def run(self) -> int:
         plan = self.plan
-        io = stdio.prepare()
+        self.output = replay.Recording()
+        io = stdio.prepare(record=self.output)
         ev_r, ev_w = os.pipe()
         cmd_r, cmd_w = os.pipe()
         self.pipes = {"ev": pipe_resource(ev_r), "cmd": pipe_resource(cmd_r)}
@@ -102,6 +103,7 @@ class ColdRun:
         with sb.forwarding():
             self._watch()
             code = sb.wait()
+        self.report.exit_signal = sb.signal
         io.finish()
         os.close(ev_r)
         os.close(cmd_w)
@@ -194,10 +196,12 @@ class ColdRun:
         t0 = time.monotonic()
         read_so_far = self._inputs()          # before criu's own opens
         try:
+            self.output.settle()
+            printed = self.output.save(pending.dir)
             externals = sorted({f.resource for f in self.io.program_side if f.external})
             criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
                       pending.dir, externals)
-            pending.publish(self._manifest(point, read_so_far))
+            pending.publish({**self._manifest(point, read_so_far), "output": printed})
         except (FastPathUnavailable, OSError) as e:
             pending.discard()
             reason = getattr(e, "message", None) or str(e)
