@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
-from . import cache, criu, jars, replay
+from . import cache, criu, jars, replay, terminal
 from .errors import FastPathUnavailable
 from .report import Report
 from .sandbox import Sandbox, Spawn
@@ -33,6 +34,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
     work = Path(tempfile.mkdtemp(prefix="restore.", dir=entry.root / "work"))
+    term = terminal.Adopted()
     argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta))
     sb = Sandbox(Spawn(argv=argv, env=env, fds={**io.fds, EV_FD: ev_w, CMD_FD: cmd_r},
                        restore_pidfile=str(work / "pid")))
@@ -41,6 +43,8 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     state, detail = sb.next_status()
     if state != "restored":
         sb.wait()            # the sandbox is gone, and with it any half-restored process
+        term.restored(None)
+        term.release()
         for fd in (ev_r, cmd_w):
             os.close(fd)
         reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
@@ -49,6 +53,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     report.lap("restore")
     report.outcome = "restored"
     io.started()
+    term.restored(meta.get("termios"))
     replay.replay(entry.dir, meta)       # what the cold run printed before its checkpoint
     # The agent wakes on this line; it carries what a fresh run would see.
     native = jars.native_helper()
@@ -59,8 +64,11 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     except OSError:
         pass
     entry.touch()
+    if term.fd is not None:
+        sb.send_signal(signal.SIGWINCH)   # the size may differ from the cold run's
     with sb.forwarding():
         code = sb.wait()
+    term.release()
     report.exit_signal = sb.signal
     io.finish()
     for fd in (ev_r, cmd_w):

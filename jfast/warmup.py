@@ -19,7 +19,7 @@ import selectors
 import time
 from dataclasses import dataclass
 
-from . import cache, criu, inputs, jars, replay, stdio
+from . import cache, criu, inputs, jars, replay, stdio, terminal
 from .errors import FastPathUnavailable
 from .log import verbose
 from .report import Report
@@ -244,6 +244,7 @@ class ColdRun:
             "pipes": self.pipes,
             "material": self.plan.material,
             "inputs": read_so_far,
+            "termios": terminal.settings(),
         }
 
     def _inputs(self) -> dict:
