@@ -13,8 +13,8 @@ sandbox's own copies of the mounts (set in the sandbox's holder, right
 after it unshares the mount namespace), so only the sandbox's processes
 report; of those, only the program and its descendants count (not criu).
 Files the program wrote are not inputs: they change as it runs.
-Files that the key already covers by content (class path, JDK) and
-pseudo files are left out.
+Files that the key already covers by content (class path, JDK), pseudo
+files and the account and linker databases are left out.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ PSEUDO_FS = {"proc", "sysfs", "devpts", "devtmpfs", "cgroup", "cgroup2", "mqueue
              "debugfs", "tracefs", "securityfs", "bpf", "configfs", "fusectl", "pstore",
              "hugetlbfs", "autofs", "binfmt_misc", "nsfs", "rpc_pipefs", "efivarfs"}
 PSEUDO_PATHS = ("/proc/", "/sys/", "/dev/")
+# Read by every JVM as it starts, and rewritten whenever any account or
+# library on the machine changes: the key already has the user (uid, HOME,
+# USER), and the libraries the program mapped are inputs themselves.
+SYSTEM_DATABASES = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
+                    "/etc/ld.so.cache"}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64,
@@ -209,7 +214,7 @@ class Recorder:
             writing = self.written | _open_for_writing(self.program_pid)
             prefixes = tuple(os.path.join(p, "") for p in skip_prefixes) + PSEUDO_PATHS
             keep = {p: ident for p, ident in sorted(self.opened.items())
-                    if p not in writing and p not in skip_files
+                    if p not in writing and p not in skip_files and p not in SYSTEM_DATABASES
                     and not p.startswith(prefixes) and not p.endswith(" (deleted)")}
         return {p: ident + [_digest_if_same(p, ident)] for p, ident in keep.items()}
 

@@ -133,10 +133,14 @@ def _stale(meta: dict) -> str | None:
     files its program read changed, or its working directory is gone."""
     recorded = meta.get("inputs") or {}
     cwd = recorded.get("cwd")
+    files = recorded.get("files") or {}
     if cwd and not os.path.isdir(cwd):
         return f"its working directory {cwd} is gone"
+    if cwd and cwd != os.getcwd() and any(p.startswith(os.path.join(cwd, "")) for p in files):
+        # perhaps by relative paths, which here would name other files
+        return f"it read files under its working directory {cwd}"
     from .inputs import changed
-    return changed(recorded.get("files") or {})
+    return changed(files)
 
 
 def _exec_java(java: str, argv: list[str], env: dict[str, str], report: Report,

@@ -31,6 +31,19 @@ def _plain(attrs: list) -> list:
     return [*flags, [c if isinstance(c, int) else c[0] for c in cc]]
 
 
+def foreground() -> bool:
+    """Whether we (so the program, for the shell) own our terminal now, or
+    there is none. In the background the terminal has the shell's settings,
+    not the program's, and a checkpoint would keep those."""
+    fd = tty_fd()
+    if fd is None:
+        return True
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return True
+
+
 def settings() -> list | None:
     """The settings of our terminal, for the manifest; None without one."""
     fd = tty_fd()
@@ -70,9 +83,10 @@ class Adopted:
                     self.fd, termios.TIOCGWINSZ, b"\0" * 8) != self.size:
                 fcntl.ioctl(self.fd, termios.TIOCSWINSZ, self.size)
             current = _plain(termios.tcgetattr(self.fd))
-            if recorded and current != recorded:
-                termios.tcsetattr(self.fd, termios.TCSANOW, recorded)
-                current = recorded
+            wanted = recorded or _plain(self.original)
+            if current != wanted:
+                termios.tcsetattr(self.fd, termios.TCSANOW, wanted)
+                current = wanted
             if current != _plain(self.original):
                 self.applied = current
         except (OSError, TypeError, ValueError):

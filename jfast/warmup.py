@@ -188,6 +188,9 @@ class ColdRun:
             verbose(f"{point}: another run already made {plan.entry.key}")
             self.best = 99
             return
+        if not terminal.foreground():
+            verbose(f"{point}: the program's terminal is the shell's now: no checkpoint")
+            return
         self.report.ready_point = point
         pending = cache.Pending(plan.entry)
         t0 = time.monotonic()
@@ -195,6 +198,7 @@ class ColdRun:
         self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
         t0 = time.monotonic()
         read_so_far = self._inputs()          # before criu's own opens
+        self._termios = terminal.settings()   # what CRIU records too
         try:
             self.output.settle()
             printed = self.output.save(pending.dir)
@@ -244,7 +248,7 @@ class ColdRun:
             "pipes": self.pipes,
             "material": self.plan.material,
             "inputs": read_so_far,
-            "termios": terminal.settings(),
+            "termios": self._termios,
         }
 
     def _inputs(self) -> dict:

@@ -72,6 +72,14 @@ final class Internals {
 
     /** A declared field made accessible, or null. */
     static Field field(Class<?> c, String name) {
+        Field f = find(c, name);
+        if (f == null && c != null) {
+            Agent.log("no field " + c.getName() + "." + name);
+        }
+        return f;
+    }
+
+    private static Field find(Class<?> c, String name) {
         if (c == null) {
             return null;
         }
@@ -80,7 +88,6 @@ final class Internals {
             f.setAccessible(true);
             return f;
         } catch (Throwable t) {
-            Agent.log("no field " + c.getName() + "." + name + ": " + t);
             return null;
         }
     }
@@ -132,12 +139,13 @@ final class Internals {
 
     /** Sets an instance field, final or not; false on failure. */
     static boolean set(Object target, String name, Object value) {
-        Field f = target == null ? null : field(target.getClass(), name);
-        for (Class<?> c = target == null ? null : target.getClass().getSuperclass();
-                f == null && c != null; c = c.getSuperclass()) {
-            f = field(c, name);
+        Field f = null;
+        for (Class<?> c = target == null ? null : target.getClass(); f == null && c != null;
+                c = c.getSuperclass()) {
+            f = find(c, name);
         }
         if (f == null) {
+            Agent.log("no field " + name + " in " + target);
             return false;
         }
         try {
