@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -80,6 +81,77 @@ def test_environment_and_directory_are_the_restoring_runs(runner: Runner, tmp_pa
     gone = runner.jfast(*args, cwd=dirs["A"])
     assert "FOO=null\n" in gone.stdout and "getenv() has FOO: false" in gone.stdout
     assert outcomes(runner)[-1] == "restored"
+
+
+NATIVE_ENV = """
+    public class NativeEnv {
+        static native String cgetenv(String name);
+
+        public static void main(String[] args) throws Exception {
+            System.load(System.getProperty("lib"));     // before the ready point: in the image
+            dev.jfast.Jfast.ready();
+            System.out.println("C getenv FOO=" + cgetenv("FOO"));
+            System.out.println("C getenv BAR=" + cgetenv("BAR"));
+        }
+    }
+"""
+NATIVE_ENV_C = r"""
+    #include <jni.h>
+    #include <stdlib.h>
+
+    JNIEXPORT jstring JNICALL Java_NativeEnv_cgetenv(JNIEnv *env, jclass cls, jstring name) {
+        const char *n = (*env)->GetStringUTFChars(env, name, NULL);
+        const char *v = getenv(n);
+        (*env)->ReleaseStringUTFChars(env, name, n);
+        return v ? (*env)->NewStringUTF(env, v) : NULL;
+    }
+"""
+
+
+def test_native_code_reads_the_restoring_runs_environment(runner: Runner, tmp_path: Path,
+                                                          api: str):
+    cc = need_tool("cc")
+    classes = compile_java(tmp_path / "nenv", {"NativeEnv.java": NATIVE_ENV}, api)
+    include = Path(os.path.realpath(need_tool("javac"))).parent.parent / "include"
+    (tmp_path / "nenv.c").write_text(textwrap.dedent(NATIVE_ENV_C))
+    lib = tmp_path / "libnenv.so"
+    subprocess.run([cc, "-shared", "-fPIC", f"-I{include}", f"-I{include / 'linux'}",
+                    "-o", str(lib), str(tmp_path / "nenv.c")], check=True)
+    args = [f"-Dlib={lib}", "-cp", f"{classes}:{api}", "NativeEnv"]
+    cold = runner.jfast(*args, env={"FOO": "cold"})
+    assert cold.stdout == "C getenv FOO=cold\nC getenv BAR=null\n", cold.stderr
+    warm = runner.jfast(*args, env={"FOO": "warm", "BAR": "new"})
+    assert warm.stdout == "C getenv FOO=warm\nC getenv BAR=new\n", warm.stderr
+    assert outcomes(runner) == ["started", "restored"]
+
+
+LOCAL_CONFIG = """
+    import java.nio.file.*;
+
+    public class Local {
+        public static void main(String[] args) throws Exception {
+            String conf = Files.readString(Path.of("local.conf")).trim();   // relative, early
+            dev.jfast.Jfast.ready();
+            System.out.println("conf " + conf);
+        }
+    }
+"""
+
+
+def test_a_program_that_read_its_directory_early_is_not_moved(runner: Runner, tmp_path: Path,
+                                                             api: str):
+    classes = compile_java(tmp_path / "local", {"Local.java": LOCAL_CONFIG}, api)
+    args = ["-cp", f"{classes}:{api}", "Local"]
+    for name in ("A", "B"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "local.conf").write_text(f"of {name}\n")
+    assert runner.jfast(*args, cwd=tmp_path / "A").stdout == "conf of A\n"
+    assert runner.jfast(*args, cwd=tmp_path / "A").stdout == "conf of A\n"
+    assert outcomes(runner) == ["started", "restored"]
+    # From B, local.conf is another file: java would read B's, so must jfast.
+    assert runner.jfast(*args, cwd=tmp_path / "B").stdout == "conf of B\n"
+    rep = runner.last()
+    assert rep["outcome"] == "started" and "working directory" in rep["reason"], rep
 
 
 RANDOM = """
