@@ -30,7 +30,7 @@ CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
-MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 1 << 18
 PR_SET_PDEATHSIG = 1
 
 PROGRAM_PID = 1000
@@ -203,6 +203,7 @@ class Sandbox:
             _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
             _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
                    "mount /proc")
+            _own_terminal()
             signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
             if spawn.restore_pidfile is None:
                 with open("/proc/sys/kernel/ns_last_pid", "w") as f:
@@ -250,6 +251,19 @@ class _Forwarding:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.old.items():
             signal.signal(sig, handler)
+
+
+def _own_terminal() -> None:
+    """/dev/tty is the caller's terminal. The program leads a session of its
+    own without a controlling terminal, so /dev/tty would fail (ENXIO) where
+    java would open its terminal: bind the terminal itself over it."""
+    for fd in (0, 1, 2):
+        if os.isatty(fd):
+            try:
+                _libc.mount(os.ttyname(fd).encode(), b"/dev/tty", None, MS_BIND, None)
+            except OSError:
+                pass
+            return
 
 
 def _report(fd: int, line: str) -> None:

@@ -607,6 +607,9 @@ TERMINAL = """
             dev.jfast.Jfast.ready();
             System.out.println("console " + (System.console() != null));
             sh("echo size $(stty size); stty -a | grep -o -- ' -echo ' | head -1");
+            try (java.io.FileOutputStream tty = new java.io.FileOutputStream("/dev/tty")) {
+                tty.write("written to /dev/tty\\n".getBytes());
+            }
         }
 
         static void sh(String command) throws Exception {
@@ -638,7 +641,8 @@ def test_the_terminal_is_current_and_left_sane(runner: Runner, tmp_path: Path, a
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
     assert runner.last()["outcome"] == "restored"
     output = screen[screen.index("console "):]
-    assert output.startswith("console true\n")
-    assert "size 40 120\n" in output                # the terminal's size now, not the cold run's
-    assert "\n -echo\nafter:" in output             # the program's own settings, restored
-    assert "after: echo" in output                  # and the caller's once it ended
+    assert output == ("console true\n"
+                      "size 40 120\n"              # the terminal's size now, not the cold run's
+                      " -echo\n"                   # the program's own settings, restored
+                      "written to /dev/tty\n"      # /dev/tty is the caller's terminal
+                      "after: echo\n$")            # and the caller's settings once it ended
