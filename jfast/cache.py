@@ -164,7 +164,8 @@ def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
                  agent_id: str, cwd_in_key: bool = True) -> dict:
     """Everything the checkpoint depends on, as a JSON-able dict. The
     working directory is left out when the agent can move a restored
-    program to the caller's (see freshness.py)."""
+    program to the caller's (the agent's FreshRun; README, "A restored run
+    is a fresh run")."""
     java_home = os.path.dirname(os.path.dirname(os.path.realpath(java)))
     files: dict[str, str] = digests.jar_closure(
         [os.path.join(cwd, p) for p in cmd.classpath + cmd.module_path])

@@ -274,7 +274,7 @@ def test_output_before_the_ready_point_is_printed_again(runner: Runner, tmp_path
     for launcher in (["java"], JFAST, JFAST):
         log = tmp_path / f"log{len(logs)}"
         subprocess.run(["sh", "-c", f'"$@" >{log} 2>&1', "sh", *launcher, *args],
-                       env=runner.env, stdin=subprocess.DEVNULL, timeout=120)
+                       env=runner.env, stdin=subprocess.DEVNULL, timeout=120, check=False)
         logs.append(log.read_text())
     assert logs[1] == logs[0] and logs[2] == logs[0], logs
     assert runner.last()["outcome"] == "restored"
@@ -500,7 +500,7 @@ PROMPT = r"\$$"              # bash's prompt (PS1='$ ') ends the screen
 
 
 def _tmux(sock: str, *args: str) -> str:
-    res = subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True,
+    res = subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, check=False,
                          stdin=subprocess.DEVNULL)
     assert res.returncode == 0, f"tmux {args[0]} failed: {res.stderr.strip()}"
     return res.stdout
@@ -590,7 +590,7 @@ def test_a_repl_on_a_terminal_behaves_as_under_java(runner: Runner, tmp_path: Pa
             _tmux(sock, "kill-server")
     finally:
         for sock in socks:
-            subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+            subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
     # Ctrl-C ends the REPL as it ends java (130); exit(5) is 5.
     assert statuses["java"] == ["130", "5"], statuses
     assert statuses["jfast cold"] == statuses["java"], statuses
@@ -638,7 +638,7 @@ def test_the_terminal_is_current_and_left_sane(runner: Runner, tmp_path: Path, a
         _type(sock, f"{command}; stty -a | grep -o -- ' -\\?echo ' | sed 's/^/after:/'", "Enter")
         screen = _wait_for(sock, r"\nafter: -?echo\s*\n\$$")
     finally:
-        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
     assert runner.last()["outcome"] == "restored"
     output = screen[screen.index("console "):]
     assert output == ("console true\n"
