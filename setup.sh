@@ -30,9 +30,10 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 CRIU_SUITES=(trixie sid)
 
 # openjdk-17-jre: AWT's X11 toolkit (libawt_xawt), which the headless JDK
-# lacks; jedit: a real Swing program for the AWT tests and benchmark.
-APT_PACKAGES=(openjdk-17-jdk-headless openjdk-17-jre xvfb xauth x11-utils tmux jython
-              jedit python3-venv python3-pip util-linux procps)
+# lacks; jedit: a real Swing program for the AWT tests and benchmark; gcc and
+# libc6-dev: the agent's JNI helper (chdir and the C environment on restore).
+APT_PACKAGES=(openjdk-17-jdk-headless openjdk-17-jre gcc libc6-dev xvfb xauth x11-utils tmux
+              jython jedit python3-venv python3-pip util-linux procps)
 # Only the benchmark's: Debian's Jetty 9 and PlantUML.
 BENCH_PACKAGES=(jetty9 plantuml)
 # Measured on this Debian 12: without libprotobuf-dev the build fails on

@@ -30,11 +30,14 @@ from pathlib import Path
 from . import __version__, integrity, locks, trust
 from .javacli import JavaCommand
 
-# Environment variables that change how the JVM starts or what a program
-# computes before its ready point; a different value is a different key.
+# Environment variables that shape the JVM as it starts (options, class
+# path, locale and encodings, time zone, native library path, the dynamic
+# linker) or that programs commonly read before their ready point (HOME,
+# USER); a different value is a different key. A restored program sees the
+# caller's values of all other variables (README: "A restored run").
 KEY_ENV = ("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH",
            "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "HOME", "USER",
-           "JFAST_READY")
+           "LD_LIBRARY_PATH", "LD_PRELOAD", "GLIBC_TUNABLES", "JFAST_READY")
 META = "meta.json"
 
 
@@ -184,8 +187,11 @@ def _identity(path: str) -> str:
 
 def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
                  digests: FileDigests, env: dict[str, str], cwd: str,
-                 agent_id: str) -> dict:
-    """Everything the checkpoint depends on, as a JSON-able dict."""
+                 agent_id: str, cwd_in_key: bool = True) -> dict:
+    """Everything the checkpoint depends on, as a JSON-able dict. The
+    working directory is left out when the agent can move a restored
+    program to the caller's (the agent's FreshRun; README, "A restored run
+    is a fresh run")."""
     java_home = os.path.dirname(os.path.dirname(os.path.realpath(java)))
     files: dict[str, str] = digests.jar_closure(
         [os.path.join(cwd, p) for p in cmd.classpath + cmd.module_path])
@@ -205,7 +211,7 @@ def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
         "options": cmd.options,
         "args": cmd.app_args,
         "files": files,
-        "cwd": cwd,
+        **({"cwd": cwd} if cwd_in_key else {}),
         "env": {k: env[k] for k in KEY_ENV if k in env},
         "stdio": stdio_shape,
         "uid": os.getuid(),

@@ -143,7 +143,7 @@ def stale_reason(meta: dict, digests: cache.FileDigests) -> str | None:
             return f"{what} {path} has changed"
     from . import jars
     agent = jars.DATA / "jfast-agent.jar"
-    if agent.exists() and digests.digest(str(agent)) != m.get("agent"):
+    if agent.exists() and jars.agent_identity(digests.digest, agent) != m.get("agent"):
         return "made with another jfast agent"
     java_home = os.path.dirname(os.path.dirname(m["java"].split("|")[0]))
     if digests.digest(os.path.join(java_home, "release")) != m.get("jdk_release"):

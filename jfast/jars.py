@@ -16,6 +16,8 @@ PACKAGE = Path(__file__).resolve().parent
 DATA = PACKAGE / "data"
 CHECKOUT = PACKAGE.parent
 AGENT_SOURCES = CHECKOUT / "java-agent"
+NATIVE_SOURCE = AGENT_SOURCES / "native" / "jfast_native.c"
+NATIVE = "libjfast.so"
 DEMO_SOURCES = PACKAGE / "demo"
 JAVAC_FLAGS = ["--release", "11", "-XDstringConcat=inline", "-nowarn"]
 
@@ -47,6 +49,8 @@ def build(out_dir: Path, javac: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         classes = Path(tmp) / "agent"
         subprocess.run([javac, *JAVAC_FLAGS, "-d", str(classes), *map(str, agent_src)], check=True)
+        # The helper before the jar: a newer jar tells `locate` all is built.
+        _native(javac, out_dir / NATIVE)
         _jar(javac, out_dir / "jfast-agent.jar", classes, AGENT_SOURCES / "MANIFEST.MF")
         demo_src = _sources(DEMO_SOURCES)
         if not demo_src:
@@ -71,10 +75,39 @@ def _jar(javac: str, target: Path, classes: Path, manifest: Path | None) -> None
     os.replace(tmp, target)
 
 
+def _native(javac: str, target: Path) -> None:
+    """The agent's JNI helper (chdir, C environment). Without a C compiler
+    there is none, and jfast keeps the working directory in the key."""
+    import shutil
+    import subprocess
+
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc or not NATIVE_SOURCE.exists():
+        return
+    include = Path(javac).resolve().parent.parent / "include"
+    tmp = target.with_suffix(".tmp")
+    subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), f"-I{include}",
+                    f"-I{include / 'linux'}", str(NATIVE_SOURCE)], check=True)
+    os.replace(tmp, target)
+
+
+def native_helper() -> Path | None:
+    """The built JNI helper next to the agent jar, or None."""
+    path = DATA / NATIVE
+    return path if path.exists() else None
+
+
+def agent_identity(digest, agent: Path) -> str:
+    """The agent's part of the cache key: its jar's digest and its JNI
+    helper's (`digest` maps a path to a content digest)."""
+    return "+".join(digest(str(p)) for p in (agent, native_helper()) if p)
+
+
 def locate(name: str) -> Path:
     """Path of `jfast-agent.jar` or `jfast-demo.jar`, building it in a checkout."""
     jar = DATA / name
     sources = _sources(AGENT_SOURCES) + _sources(DEMO_SOURCES)
+    sources += [NATIVE_SOURCE] if NATIVE_SOURCE.exists() else []
     try:
         if sources and (not jar.exists() or jar.stat().st_mtime < _newest(sources)):
             build(DATA)

@@ -79,8 +79,10 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     digests = cache.FileDigests(root)
     from . import jars
     agent = str(jars.locate("jfast-agent.jar"))
+    native = jars.native_helper()
+    agent_id = jars.agent_identity(digests.digest, agent)
     material = cache.key_material(cmd, java, criu.identity(criu_path), io.shape, digests,
-                                  env, cwd, digests.digest(agent))
+                                  env, cwd, agent_id, cwd_in_key=native is None)
     screen = display.resolve(env, cmd, cwd, str(root / "display-memo.json"))
     report.display = screen.mode
     material["display"] = screen.key_part()
@@ -97,7 +99,12 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         meta = admit(entry)           # None: no checkpoint yet
     except SetAside as e:             # damaged or refused: start normally, making a new one
         meta, set_aside = None, e
-    if meta is not None:
+    stale = _stale(meta) if meta is not None else None
+    if stale:
+        entry.release()               # admit's shared lock: this run checkpoints over it
+        verbose(f"checkpoint {entry.key} is stale ({stale}): starting afresh")
+        report.reason = f"checkpoint stale: {stale}"
+    if meta is not None and not stale:
         from .restore import restore
         report.lap("lookup")
         verbose(f"restoring {entry.key}")
@@ -112,7 +119,8 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
 
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
-                           ready=ready, material=material, display=screen)
+                           ready=ready, material=material, display=screen,
+                           replace=bool(stale))
         verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready}, "
                 f"display: {screen.mode}, as {screen.why})")
         with runs.registered(root, "started", entry.key, cmd.argv, screen.shown()):
@@ -122,7 +130,41 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
             report.reason = "; ".join(filter(None, [str(set_aside), report.reason]))
     report.exit_status = code
     report.write()
+    if report.exit_signal:
+        _die_of(report.exit_signal)
     return code
+
+
+def _die_of(sig: int) -> None:
+    """End as the program did, killed by `sig`, so that our parent sees the
+    wait status it would see for java (a shell then reports 128+N)."""
+    import resource
+    import signal
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, hard))   # no core of jfast itself
+        signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+        os.kill(os.getpid(), sig)
+    except (OSError, ValueError):
+        pass                          # then exit with 128+N
+
+
+def _stale(meta: dict) -> str | None:
+    """Why a checkpoint must not be restored although its key matches: the
+    files its program read changed, or its working directory is gone."""
+    recorded = meta.get("inputs") or {}
+    cwd = recorded.get("cwd")
+    files = recorded.get("files") or {}
+    if cwd and not os.path.isdir(cwd):
+        return f"its working directory {cwd} is gone"
+    if cwd and cwd != os.getcwd() and any(p.startswith(os.path.join(cwd, "")) for p in files):
+        # perhaps by relative paths, which here would name other files
+        return f"it read files under its working directory {cwd}"
+    from .inputs import changed
+    return changed(files)
 
 
 def _exec_java(java: str, argv: list[str], env: dict[str, str], report: Report,

@@ -11,7 +11,7 @@ from . import STARTED, __version__
 
 class Report:
     FIELDS = ("outcome", "checkpoint", "key", "reason", "ready_point", "exit_status",
-              "program", "display", "timings_ms", "jfast_version")
+              "exit_signal", "program", "display", "timings_ms", "jfast_version")
 
     def __init__(self) -> None:
         self.outcome = "passthrough"         # restored | started | fallback | passthrough
@@ -20,6 +20,7 @@ class Report:
         self.reason: str | None = None       # why the fast path was not taken
         self.ready_point: str | None = None  # where the checkpoint was (or is) taken
         self.exit_status: int | None = None
+        self.exit_signal: int | None = None  # the signal the program died of, if it did
         self.program = ""
         self.display: str | None = None      # virtual | host | none (JFAST_DISPLAY)
         self.timings_ms: dict[str, float] = {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
-from . import cache, criu, kdat
+from . import cache, criu, jars, kdat, replay, terminal
 from .errors import FastPathUnavailable
 from .report import Report
 from .sandbox import Sandbox, Spawn
@@ -30,6 +31,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
     work = cache.scratch(entry.root, "restore.")
+    term = terminal.Adopted()
     facts = kdat.plan(str(entry.root), meta["material"]["criu"])
     # An image with a private X server comes back stopped: xvfb.resume checks
     # the display before the program runs.
@@ -68,6 +70,8 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     if failure is not None:
         forwarding.__exit__(None, None, None)
         sb.wait()            # the sandbox is gone, and with it any half-restored process
+        term.restored(None)
+        term.release()
         for fd in (ev_r, cmd_w):
             os.close(fd)
         cache.remove_tree(work)
@@ -75,8 +79,11 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     report.lap("restore")
     report.outcome = "restored"
     io.started()
+    term.restored(meta.get("termios"))
+    replay.replay(entry.dir, meta)       # what the cold run printed before its checkpoint
     # The agent wakes on this line; it carries what a fresh run would see.
-    hello = {"cwd": os.getcwd(), "env": env}
+    native = jars.native_helper()
+    hello = {"cwd": os.getcwd(), "env": env, "native": str(native) if native else None}
     if virtual:              # the program's display is still its private one
         hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}
     os.set_blocking(cmd_w, False)    # never hang on an agent that went away
@@ -85,10 +92,14 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     except OSError:
         pass
     entry.touch()
+    if term.fd is not None:
+        sb.send_signal(signal.SIGWINCH)   # the size may differ from the cold run's
     try:
         code = sb.wait()
     finally:
         forwarding.__exit__(None, None, None)
+    term.release()
+    report.exit_signal = sb.signal
     io.finish()
     for fd in (ev_r, cmd_w):
         os.close(fd)

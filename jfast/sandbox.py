@@ -29,15 +29,19 @@ CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
-MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 1 << 18
 PR_SET_PDEATHSIG = 1
 
 PROGRAM_PID = 1000
-# Signals the init passes on to the program, as a terminal or a service
-# manager would deliver them to java.
+# Signals jfast and the init pass on to the program: every signal that
+# someone could send java, except the uncatchable ones, SIGCHLD (jfast's
+# own children), SIGPIPE, SIGTTIN and SIGTTOU (about jfast's own I/O) and
+# the faults a process raises in itself.
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
              signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT,
-             signal.SIGTSTP)
+             signal.SIGTSTP, signal.SIGALRM, signal.SIGABRT, signal.SIGURG,
+             signal.SIGVTALRM, signal.SIGPROF, signal.SIGXCPU, signal.SIGXFSZ,
+             signal.SIGIO, signal.SIGPWR, signal.SIGSTKFLT)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -61,7 +65,8 @@ class Spawn:
 
     def __init__(self, argv: list[str], env: dict[str, str],
                  fds: dict[int, int] | None = None, restore_pidfile: str | None = None,
-                 run_facts: bytes | None = None, private_x11: bool = False) -> None:
+                 run_facts: bytes | None = None, private_x11: bool = False,
+                 holder_hook=None, holder_fds: tuple[int, ...] = ()) -> None:
         self.argv = argv
         self.env = env
         self.fds = fds or {}                        # target fd -> our fd
@@ -71,6 +76,10 @@ class Spawn:
         self.run_facts = run_facts
         # A tmpfs of its own on /tmp/.X11-unix for the private Xvfb (xvfb.py).
         self.private_x11 = private_x11
+        # A callable run in the holder right after it unshared the namespaces
+        # (it then sees the sandbox's mounts); `holder_fds` stay open until then.
+        self.holder_hook = holder_hook
+        self.holder_fds = holder_fds
 
 
 class Sandbox:
@@ -85,6 +94,7 @@ class Sandbox:
         os.close(status_w)
         self._status = os.fdopen(status_r, "r", buffering=1)
         self._returncode: int | None = None
+        self.signal: int | None = None     # set by wait() when the program died of one
         # The holder's "init PID" and the init's first report race each other.
         self._early: list[tuple[str, str]] = []
         while True:
@@ -146,6 +156,13 @@ class Sandbox:
                 self._returncode = 255
                 break
             self._returncode = exit_code(status)
+        try:
+            for line in self._status:          # EOF: the init and holder are gone
+                if line.startswith("exited "):
+                    raw = int(line.split()[1])
+                    self.signal = os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else None
+        except (OSError, ValueError):
+            pass
         self._status.close()
         return self._returncode
 
@@ -167,7 +184,8 @@ class Sandbox:
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             for sig in FORWARDED:
                 signal.signal(sig, signal.SIG_IGN)
-            _close_fds_except({0, 1, 2, status_w, *self._spawn.fds.values()})
+            _close_fds_except({0, 1, 2, status_w, *self._spawn.fds.values(),
+                               *self._spawn.holder_fds})
             flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
             uid, gid = os.geteuid(), os.getegid()
             if userns.rootless():
@@ -175,6 +193,8 @@ class Sandbox:
             _check(_libc.unshare(flags), "unshare")
             if userns.rootless():
                 userns.map_self(uid, gid)
+            if self._spawn.holder_hook is not None:
+                self._spawn.holder_hook()
             init = os.fork()
             if init == 0:
                 self._init(status_w)
@@ -195,6 +215,7 @@ class Sandbox:
             _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
             _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
                    "mount /proc")
+            _own_terminal()
             signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
             if spawn.run_facts is not None:
                 _cover_run(spawn.run_facts)
@@ -217,7 +238,9 @@ class Sandbox:
                 _report(status_w, f"restored {child}")
             else:
                 _report(status_w, f"started {child}")
-            code = _supervise(child)
+            status = _supervise(child)
+            _report(status_w, f"exited {status}")      # the raw status: a signal stays a signal
+            code = exit_code(status)
         except BaseException as e:  # noqa: BLE001
             _report(status_w, f"failed {type(e).__name__}: {e}")
         finally:
@@ -263,6 +286,19 @@ def _private_x11() -> None:
         os.chmod("/tmp/.X11-unix", 0o1777)
     _check(_libc.mount(b"tmpfs", b"/tmp/.X11-unix", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                        b"size=1m,mode=1777"), "mount tmpfs on /tmp/.X11-unix")
+
+
+def _own_terminal() -> None:
+    """/dev/tty is the caller's terminal. The program leads a session of its
+    own without a controlling terminal, so /dev/tty would fail (ENXIO) where
+    java would open its terminal: bind the terminal itself over it."""
+    for fd in (0, 1, 2):
+        if os.isatty(fd):
+            try:
+                _libc.mount(os.ttyname(fd).encode(), b"/dev/tty", None, MS_BIND, None)
+            except OSError:
+                pass
+            return
 
 
 def _report(fd: int, line: str) -> None:
@@ -358,10 +394,13 @@ def _close_fds_except(keep: set[int]) -> None:
 
 
 def _supervise(child: int) -> int:
-    """PID 1's loop: forward signals to the program, reap, return its status."""
+    """PID 1's loop: forward signals to the program, reap, return its raw
+    wait status."""
     def forward(sig: int, _frame: object) -> None:
         try:
-            os.kill(child, sig)
+            # The program leads its own session, an orphaned process group
+            # that the kernel does not stop for SIGTSTP: stop it for real.
+            os.kill(child, signal.SIGSTOP if sig == signal.SIGTSTP else sig)
         except ProcessLookupError:
             pass
 
@@ -372,9 +411,9 @@ def _supervise(child: int) -> int:
         try:
             pid, status = os.wait()
         except ChildProcessError:
-            return 255
+            return 255 << 8              # exit status 255
         if pid == child:
-            return exit_code(status)
+            return status
 
 
 if __name__ == "__main__":  # pragma: no cover - manual smoke test

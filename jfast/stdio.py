@@ -110,8 +110,10 @@ class Stdio:
         self._theirs.clear()
 
 
-def prepare() -> Stdio:
-    """Work out what the program gets as fds 0-2 (pipes for files/sockets)."""
+def prepare(record: Recording | None = None) -> Stdio:  # noqa: F821 - replay.Recording
+    """Work out what the program gets as fds 0-2 (pipes for files/sockets).
+    With `record`, output pipes get a relay too, and relays record into it
+    (a terminal never does: the program must see the terminal itself)."""
     io = Stdio()
     relays: dict[tuple, int] = {}        # (caller object, direction) -> end handed over
     for f in (describe(fd) for fd in (0, 1, 2)):
@@ -120,7 +122,8 @@ def prepare() -> Stdio:
             # that can be checkpointed and rebound.
             theirs = os.open(os.devnull, os.O_RDWR)
             io._theirs.append(theirs)
-        elif f.kind in ("file", "socket") or (f.kind == "pipe" and _foreign(f.fd)):
+        elif f.kind in ("file", "socket") or (f.kind == "pipe" and (
+                _foreign(f.fd) or (record and f.fd != 0))):
             inbound = f.fd == 0
             theirs = relays.get((f.identity, inbound), -1)
             if theirs < 0:
@@ -130,7 +133,9 @@ def prepare() -> Stdio:
                     t = threading.Thread(target=_copy, args=(0, w, w), daemon=True)
                 else:
                     mine, theirs = r, w
-                    t = threading.Thread(target=_copy, args=(r, f.fd, r))
+                    t = threading.Thread(target=_copy, args=(r, f.fd, r, record))
+                    if record:
+                        record.watch(r, t)
                 io._ours.append(mine)
                 io._theirs.append(theirs)
                 io._threads.append(t)
@@ -149,11 +154,14 @@ def _foreign(fd: int) -> bool:
     return os.fstat(fd).st_uid != os.geteuid()
 
 
-def _copy(src: int, dst: int, close: int) -> None:
+def _copy(src: int, dst: int, close: int,
+          record: Recording | None = None) -> None:  # noqa: F821 - replay.Recording
     """Copy until EOF or until the other side goes away, then close our end
     (EOF for the program's stdin; the read end of an output relay)."""
     try:
         while data := os.read(src, 65536):
+            if record is not None:
+                record.add(dst, data)
             view = memoryview(data)
             while view:
                 view = view[os.write(dst, view):]

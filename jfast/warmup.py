@@ -19,7 +19,7 @@ import selectors
 import threading
 import time
 
-from . import cache, criu, locks, stdio, trust
+from . import cache, criu, inputs, jars, locks, replay, stdio, terminal, trust
 from .errors import FastPathUnavailable
 from .log import verbose
 from .ready import CMD_FD, EV_FD, RANK
@@ -33,7 +33,7 @@ class Plan:
 
     def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: cache.Entry,
                  criu: str, criu_version: str, agent_jar: str, ready: str,
-                 material: dict, display=None) -> None:
+                 material: dict, display=None, replace: bool = False) -> None:
         self.java = java
         self.argv = argv               # the user's java arguments, unchanged
         self.env = env
@@ -44,6 +44,7 @@ class Plan:
         self.ready = ready             # JFAST_READY
         self.material = material       # the key material, kept in the manifest
         self.display = display         # display.DisplayPlan (JFAST_DISPLAY)
+        self.replace = replace         # the entry is stale: checkpoint over it
 
 
 def pipe_resource(fd: int) -> str:
@@ -64,7 +65,12 @@ class ColdRun:
     # -- the run -----------------------------------------------------------
 
     def run(self) -> int:
-        plan, io = self.plan, self.io
+        plan = self.plan
+        # Output before the ready point is recorded for restored runs to
+        # replay, so output pipes get relays too (replay.py).
+        self.io.abandon()
+        self.output = replay.Recording()
+        io = self.io = stdio.prepare(record=self.output)
         ev_r, ev_w = os.pipe()
         cmd_r, cmd_w = os.pipe()
         self.pipes = {"ev": pipe_resource(ev_r), "cmd": pipe_resource(cmd_r)}
@@ -75,12 +81,19 @@ class ColdRun:
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
         self.display = ColdDisplay(plan.display, plan.ready)
         argv, env, fds = self.display.spawn(argv, plan.env, fds)
-        sb = Sandbox(Spawn(argv=argv, env=env, fds=fds, private_x11=self.display.virtual))
+        self.inputs = inputs.recorder()
+        hook = self.inputs.mark_mounts if self.inputs else None
+        sb = Sandbox(Spawn(argv=argv, env=env, fds=fds, private_x11=self.display.virtual,
+                           holder_hook=hook, holder_fds=self.inputs.fds if self.inputs else ()))
         self.sandbox = sb
         state, detail = sb.next_status()
         if state != "started":
             sb.wait()
+            if self.inputs:
+                self.inputs.close()
             raise FastPathUnavailable("sandbox failed", detail)
+        if self.inputs:
+            self.inputs.start(sb.program_pid() or -1)
         self.display.started(sb)
         self.report.outcome = "started"
         io.started()
@@ -94,10 +107,13 @@ class ColdRun:
             finally:
                 self.display.close()
             code = sb.wait()
+        self.report.exit_signal = sb.signal
         self._publish_wait()
         io.finish()
         os.close(ev_r)
         os.close(cmd_w)
+        if self.inputs:
+            self.inputs.close()
         return code
 
     def _read_events(self) -> bool:
@@ -185,15 +201,20 @@ class ColdRun:
         except OSError as e:
             self._failed(point, None, None, e)
             return
-        if claim is None or (self.best < 0 and plan.entry.published()):
+        if claim is None or (self.best < 0 and plan.entry.published() and not plan.replace):
             verbose(f"{point}: another run {'is making' if claim is None else 'already made'} "
                     f"{plan.entry.key}")
             if claim is not None:
                 claim.release()
             self.best = 99
             return
+        if not terminal.foreground():
+            claim.release()
+            verbose(f"{point}: the program's terminal is the shell's now: no checkpoint")
+            return
         refusal = self.display.before_dump(self.sandbox.program_pid() or -1)
         if refusal:
+            claim.release()
             self.display.after_dump(point)
             verbose(f"no checkpoint at {point}: {refusal}")
             if self.best < 0:
@@ -207,9 +228,14 @@ class ColdRun:
             self._collect_garbage()
             self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
             t0 = time.monotonic()
+            read_so_far = self._inputs()          # before criu's own opens
+            self._termios = terminal.settings()   # what CRIU records too
+            self.output.settle()
+            printed = self.output.save(pending.dir)
             externals = sorted({f.resource for f in self.io.program_side if f.external})
             criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
                       pending.dir, externals)
+            manifest = {**self._manifest(point, read_so_far), "output": printed}
         except (FastPathUnavailable, OSError) as e:
             self._failed(point, pending, claim, e)
             return
@@ -219,14 +245,16 @@ class ColdRun:
         self.report.timings_ms[f"dump_{point}"] = round((time.monotonic() - t0) * 1000, 2)
         verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
         # Sealing reads and hashes the whole image: the program goes on meanwhile.
-        self._publisher = threading.Thread(target=self._publish, args=(pending, claim, point),
+        self._publisher = threading.Thread(target=self._publish,
+                                           args=(pending, claim, point, manifest),
                                            name="jfast-publish")
         self._publisher.start()
 
-    def _publish(self, pending: cache.Pending, claim: locks.Lock, point: str) -> None:
+    def _publish(self, pending: cache.Pending, claim: locks.Lock, point: str,
+                 manifest: dict) -> None:
         t0 = time.monotonic()
         try:
-            pending.publish(self._manifest(point))
+            pending.publish(manifest)
         except Exception as e:  # noqa: BLE001 - whatever it was, the entry must not be half-made
             self._failed(point, pending, claim, e)
             return
@@ -278,7 +306,7 @@ class ColdRun:
                 return
         verbose("the agent did not answer the GC request; dumping as it is")
 
-    def _manifest(self, point: str) -> dict:
+    def _manifest(self, point: str, read_so_far: dict) -> dict:
         return {
             "key": self.plan.entry.key,
             "ready_point": point,
@@ -290,8 +318,22 @@ class ColdRun:
             "pipes": self.pipes,
             "material": self.plan.material,
             "display": self.display.manifest(),
+            "inputs": read_so_far,
+            "termios": self._termios,
         }
 
+
+    def _inputs(self) -> dict:
+        """What a restore checks first: the directory CRIU reopens as the
+        program's cwd, and the files the program read so far (None: unknown)."""
+        files = None
+        if self.inputs:
+            java_home = os.path.dirname(os.path.dirname(os.path.realpath(self.plan.java)))
+            keyed = self.plan.material.get("files", {})     # covered by content
+            class_dirs = [p for p in keyed if os.path.isdir(p)]
+            files = self.inputs.snapshot(
+                [java_home, str(self.plan.entry.root), str(jars.DATA), *class_dirs], set(keyed))
+        return {"cwd": os.getcwd(), "files": files}
 
 def _listening(pid: int) -> str | None:
     """'fresh' when the program listens on a TCP port that has seen no

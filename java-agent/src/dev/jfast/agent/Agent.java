@@ -129,6 +129,7 @@ public final class Agent {
         explicitPoint = mode.equals("auto") || mode.equals("explicit");
 
         ReadyPoint.init(out);
+        Internals.open(inst);
         Control control = new Control(in, "/proc/self/fd/" + cmdFd);
         control.start();
         // A String marker only: a non-String property value breaks
@@ -214,6 +215,13 @@ public final class Agent {
         // The image remembers the cold run's setting; the restoring run decides.
         verbose = info != null && info.indexOf("\"JFAST_VERBOSE\": \"1\"") >= 0;
         try {
+            // The caller's environment, directory and fresh randomness come
+            // before any hook, so hooks (org.crac resources) already see them.
+            try {
+                FreshRun.apply(info);
+            } catch (Throwable t) {
+                log("cannot apply the restoring run's state: " + t);
+            }
             for (int i = 0; i < hooks.length; i++) {
                 try {
                     hooks[i].run();

@@ -110,8 +110,8 @@ final class Control extends Thread {
             ReadyPoint.release();
         } else if (line.equals("restored") || line.startsWith("restored ")) {
             String info = line.length() > 9 ? line.substring(9) : "";
+            Agent.restoredNow(info);          // sets verbose as the restoring run wants
             Agent.log("restored");
-            Agent.restoredNow(info);
             ReadyPoint.release();
         } else if (line.equals("gc")) {
             // Before a dump: a smaller process is a smaller, faster image.

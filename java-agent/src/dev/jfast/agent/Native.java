@@ -1,0 +1,65 @@
+package dev.jfast.agent;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * The agent's small native library (java-agent/native/jfast_native.c):
+ * chdir and a replacement of the C environment, which Java cannot do.
+ * Loaded only in a restored process, from the path jfast sends.
+ */
+final class Native {
+
+    private static volatile boolean loaded;
+
+    private Native() {
+    }
+
+    /** Loads the library once; false when it cannot be loaded. */
+    static boolean load(String path) {
+        if (loaded) {
+            return true;
+        }
+        if (path == null || path.length() == 0) {
+            return false;
+        }
+        try {
+            System.load(path);
+            loaded = true;
+        } catch (Throwable t) {
+            Agent.log("cannot load " + path + ": " + t);
+        }
+        return loaded;
+    }
+
+    static boolean loaded() {
+        return loaded;
+    }
+
+    /** chdir(2); 0 or an errno value. */
+    static int chdir(String dir) {
+        return chdir0(cString(dir));
+    }
+
+    /** Makes the C environment exactly {@code env}; 0 or an errno value. */
+    static int setenv(Map<String, String> env) {
+        StringBuilder b = new StringBuilder();
+        for (Iterator<Map.Entry<String, String>> it = env.entrySet().iterator(); it.hasNext();) {
+            Map.Entry<String, String> e = it.next();
+            b.append(e.getKey()).append('=').append(e.getValue()).append('\0');
+        }
+        return setenv0(b.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static byte[] cString(String s) {
+        byte[] raw = s.getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[raw.length + 1];
+        System.arraycopy(raw, 0, out, 0, raw.length);
+        return out;
+    }
+
+    private static native int chdir0(byte[] path);
+
+    private static native int setenv0(byte[] block);
+}

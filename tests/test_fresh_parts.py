@@ -1,0 +1,98 @@
+"""The parts behind a fresh-looking restore, without CRIU: the input check
+and the output recording."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from jfast import inputs, replay
+
+
+def _recorded(path: Path) -> dict[str, list]:
+    ident = inputs.identity(os.stat(path))
+    return {str(path): ident + [inputs._digest_if_same(str(path), ident)]}
+
+
+def test_an_unchanged_or_merely_touched_input_is_fine(tmp_path: Path):
+    f = tmp_path / "config.properties"
+    f.write_text("greeting=hello\n")
+    files = _recorded(f)
+    assert inputs.changed(files) is None
+    os.utime(f, ns=(1, 1))                      # times moved, content did not
+    assert inputs.changed(files) is None
+
+
+@pytest.mark.parametrize("how", ["edit", "same size", "remove"])
+def test_a_changed_input_is_named(tmp_path: Path, how: str):
+    f = tmp_path / "config.properties"
+    f.write_text("greeting=hello\n")
+    files = _recorded(f)
+    if how == "edit":
+        f.write_text("greeting=bonjour\n")
+    elif how == "same size":
+        f.write_text("greeting=HELLO\n")
+    else:
+        f.unlink()
+    why = inputs.changed(files)
+    assert why and str(f) in why
+
+
+def test_a_large_input_is_compared_by_stat(tmp_path: Path):
+    f = tmp_path / "big.bin"
+    f.write_bytes(b"x" * (inputs.DIGEST_LIMIT + 1))
+    files = _recorded(f)
+    assert files[str(f)][5] is None              # no digest: too large
+    os.utime(f, ns=(1, 1))
+    assert inputs.changed(files)
+
+
+def test_recorded_output_is_replayed_in_order(tmp_path: Path):
+    rec = replay.Recording()
+    for fd, data in ((1, b"one\n"), (2, b"warn\n"), (1, b"two\n")):
+        rec.add(fd, data)
+    meta = {"output": rec.save(tmp_path)}
+    assert meta["output"]["bytes"] == 13
+    r, w = os.pipe()
+    saved = os.dup(1), os.dup(2)
+    try:
+        os.dup2(w, 1)
+        os.dup2(w, 2)
+        replay.replay(tmp_path, meta)
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(w)
+    assert os.read(r, 100) == b"one\nwarn\ntwo\n"
+    os.close(r)
+
+
+def test_too_much_early_output_refuses_the_checkpoint(tmp_path: Path):
+    rec = replay.Recording()
+    rec.add(1, b"x" * (replay.LIMIT + 1))
+    with pytest.raises(OSError):
+        rec.save(tmp_path)
+
+
+def test_settle_waits_for_the_relay_to_record(tmp_path: Path):
+    rec = replay.Recording()
+    r, w = os.pipe()
+    seen = []
+
+    def relay() -> None:
+        while data := os.read(r, 4):
+            rec.add(1, data)
+            seen.append(data)
+
+    t = threading.Thread(target=relay)
+    t.start()
+    rec.watch(r, t)
+    os.write(w, b"0123456789")
+    rec.settle()
+    assert b"".join(d for _, d in rec.chunks) == b"0123456789"
+    os.close(w)
+    t.join()
+    os.close(r)
