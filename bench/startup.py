@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 JFAST = [sys.executable, str(REPO / "bin" / "jfast")]
 sys.path.insert(0, str(REPO))
 from jfast import jars, runs, xvfb, xwatch  # noqa: E402
+
 ROWS = ("java", "java + AppCDS", "jfast first run", "jfast restored")
 
 # A small HTTP service with the start-up work such services do: it builds an

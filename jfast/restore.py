@@ -9,10 +9,10 @@ import signal
 
 from . import cache, criu, jars, kdat, replay, terminal
 from .errors import FastPathUnavailable
+from .ready import CMD_FD, EV_FD
 from .report import Report
 from .sandbox import Sandbox, Spawn
 from .stdio import Stdio
-from .ready import CMD_FD, EV_FD
 
 
 def inherit_list(meta: dict) -> list[tuple[int, str]]:

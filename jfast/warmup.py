@@ -20,11 +20,11 @@ import threading
 import time
 
 from . import cache, criu, inputs, jars, locks, replay, stdio, terminal, trust
+from .displayrun import ColdDisplay
 from .errors import FastPathUnavailable
 from .log import verbose
 from .ready import CMD_FD, EV_FD, RANK
 from .report import Report
-from .displayrun import ColdDisplay
 from .sandbox import PROGRAM_PID, Sandbox, Spawn
 
 

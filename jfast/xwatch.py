@@ -19,8 +19,8 @@ import socket
 from contextlib import contextmanager
 
 from Xlib import X, error
-from Xlib import ext as xext
 from Xlib import display as xdisplay
+from Xlib import ext as xext
 from Xlib.support import connect as xconnect
 
 

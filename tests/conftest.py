@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,37 @@ def compile_java(out: Path, sources: dict[str, str], classpath: str | None = Non
         argv += ["-cp", classpath]
     subprocess.run([*argv, *paths], check=True)
     return out
+
+
+def java_symlink(tmp_path: Path) -> Path:
+    """A folder whose `java` is jfast, to put first on PATH."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    return bindir
+
+
+def tmux(sock: str, *args: str) -> str:
+    """Run a tmux command on the private server `sock`; its output."""
+    res = subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True,
+                         check=False, stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, f"tmux {args[0]} failed: {res.stderr.strip()}"
+    return res.stdout
+
+
+def tmux_screen(sock: str) -> str:
+    return tmux(sock, "capture-pane", "-p", "-t", "t")
+
+
+def tmux_wait(sock: str, pattern: str, timeout: float = 90) -> str:
+    """The screen once the regular expression `pattern` appears on it."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        screen = tmux_screen(sock).rstrip()     # tmux trims each line; drop the empty ones
+        if re.search(pattern, screen):
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"{pattern!r} never appeared on the terminal:\n{tmux_screen(sock)}")
 
 
 class Runner:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import test_rootless as rootless
-from conftest import JFAST, REPO, Runner, compile_java, need_tool
+from conftest import JFAST, Runner, compile_java, java_symlink, need_tool
 from test_rootless import tree, user  # noqa: F401 - fixtures for the test without root
 
 from jfast import display, javacli, png, runs, xvfb
@@ -485,9 +485,7 @@ def test_host_mode_never_checkpoints_a_connected_jvm(runner: Runner, window_clas
 def test_jedit_restores_with_its_main_window(runner: Runner, tmp_path: Path):
     jedit = need_tool("jedit")
     need_tool("Xvfb")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    bindir = java_symlink(tmp_path)
     settings = tmp_path / "jedit-settings"
     settings.mkdir()
     # java-wrappers scripts pick a JVM of their own unless JAVA_CMD names one.

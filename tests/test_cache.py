@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, REPO, Runner, compile_java
+from conftest import JFAST, Runner, compile_java, java_symlink
 
 from jfast import cachecmd, integrity, locks, prune, trust, units
 from jfast.errors import FastPathUnavailable
@@ -682,9 +682,7 @@ def test_cache_modes_and_entries_another_user_could_write(runner: Runner, app_di
 
 @real
 def test_java_symlink_never_runs_the_cache_command(runner: Runner, tmp_path: Path):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    bindir = java_symlink(tmp_path)
     got = runner.run([str(bindir / "java"), "cache", "list"])
     want = runner.java("cache", "list")
     assert (got.stdout, got.stderr, got.returncode) == (want.stdout, want.stderr, want.returncode)

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, REPO, Runner, compile_java, need_tool
+from conftest import JFAST, Runner, compile_java, java_symlink, need_tool, tmux, tmux_wait
 
 from jfast import kdat
 
@@ -91,9 +91,7 @@ def test_restored_program_sees_the_hosts_run(runner: Runner, tmp_path: Path):
 
 
 def test_java_symlink_never_finds_itself(runner: Runner, app_dir: Path, tmp_path: Path):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    bindir = java_symlink(tmp_path)
     env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
     env.pop("JFAST_JAVA", None)
     res = runner.run([str(bindir / "java"), "-cp", str(app_dir), "App", "s"], env=env)
@@ -254,9 +252,7 @@ def test_explicit_ready_point(runner: Runner, tmp_path: Path):
 
 def test_jython_through_a_java_symlink(runner: Runner, tmp_path: Path):
     jython = need_tool("jython")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    bindir = java_symlink(tmp_path)
     env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
     outcomes = []
     for _ in range(3):
@@ -266,33 +262,16 @@ def test_jython_through_a_java_symlink(runner: Runner, tmp_path: Path):
     assert outcomes == ["started", "restored", "restored"]
 
 
-def _tmux(sock: str, *args: str) -> str:
-    res = subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True,
-                         stdin=subprocess.DEVNULL)
-    assert res.returncode == 0, f"tmux {args[0]} failed: {res.stderr.strip()}"
-    return res.stdout
 
 
-def _pane(sock: str) -> str:
-    return _tmux(sock, "capture-pane", "-p", "-t", "t")
 
 
-def _wait_pane(sock: str, text: str, timeout: float = 90) -> str:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        screen = _pane(sock)
-        if text in screen:
-            return screen
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} never appeared on the terminal:\n{_pane(sock)}")
 
 
 def test_jython_repl_restores_on_a_terminal(runner: Runner, tmp_path: Path):
     jython = need_tool("jython")
     need_tool("tmux")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    bindir = java_symlink(tmp_path)
     script = tmp_path / "repl.sh"
     exports = " ".join(f"{k}={v!r}" for k, v in runner.env.items()
                        if k.startswith("JFAST_") or k in ("HOME", "LANG"))
@@ -307,16 +286,16 @@ def test_jython_repl_restores_on_a_terminal(runner: Runner, tmp_path: Path):
             # shutting down fails with "server exited unexpectedly".
             sock = f"jfast-test-{os.getpid()}-{run}"
             socks.append(sock)
-            _tmux(sock, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
+            tmux(sock, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
                   f"sh {script}; sleep 600")
             if run == 1:
-                _wait_pane(sock, ">>>")
+                tmux_wait(sock, ">>>")
                 time.sleep(2)       # the checkpoint at the prompt is taken now
-            _tmux(sock, "send-keys", "-t", "t", expr, "Enter")
-            _wait_pane(sock, answer)
-            _tmux(sock, "send-keys", "-t", "t", "exit(5)", "Enter")
-            _wait_pane(sock, "EXIT:5")
-            _tmux(sock, "kill-server")
+            tmux(sock, "send-keys", "-t", "t", expr, "Enter")
+            tmux_wait(sock, answer)
+            tmux(sock, "send-keys", "-t", "t", "exit(5)", "Enter")
+            tmux_wait(sock, "EXIT:5")
+            tmux(sock, "kill-server")
             rep = runner.last()
             assert rep["outcome"] == ("started" if run == 1 else "restored"), rep
             assert rep["ready_point"] == "stdin"

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, REPO, Runner, compile_java, need_tool
+from conftest import JFAST, REPO, Runner, compile_java, java_symlink, need_tool, tmux, tmux_wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
@@ -499,35 +499,20 @@ def test_nano_time_never_runs_backwards_even_after_a_reboot(runner: Runner, tmp_
 PROMPT = r"\$$"              # bash's prompt (PS1='$ ') ends the screen
 
 
-def _tmux(sock: str, *args: str) -> str:
-    res = subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, check=False,
-                         stdin=subprocess.DEVNULL)
-    assert res.returncode == 0, f"tmux {args[0]} failed: {res.stderr.strip()}"
-    return res.stdout
 
 
-def _screen(sock: str) -> str:
-    return _tmux(sock, "capture-pane", "-p", "-t", "t")
 
 
-def _wait_for(sock: str, pattern: str, timeout: float = 90) -> str:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        screen = _screen(sock).rstrip()     # tmux trims each line; drop the empty ones
-        if re.search(pattern, screen):
-            return screen
-        time.sleep(0.1)
-    raise AssertionError(f"{pattern!r} never appeared on the terminal:\n{_screen(sock)}")
 
 
 def _type(sock: str, *keys: str) -> None:
-    _tmux(sock, "send-keys", "-t", "t", *keys)
+    tmux(sock, "send-keys", "-t", "t", *keys)
 
 
 def _status(sock: str, n: int) -> str:
     """The shell's $? after a job, through a numbered marker."""
     _type(sock, f"echo STATUS{n}:$?", "Enter")
-    return re.findall(rf"STATUS{n}:(\d+)\n", _wait_for(sock, rf"STATUS{n}:\d+\n\$$"))[-1]
+    return re.findall(rf"STATUS{n}:(\d+)\n", tmux_wait(sock, rf"STATUS{n}:\d+\n\$$"))[-1]
 
 
 def _repl_session(sock: str, path: str, env: dict[str, str], jython: str,
@@ -540,33 +525,33 @@ def _repl_session(sock: str, path: str, env: dict[str, str], jython: str,
     first start is waited for by its prompt."""
     exports = " ".join(f"{k}={v!r}" for k, v in env.items()
                        if k.startswith("JFAST_") or k in ("HOME", "LANG"))
-    _tmux(sock, "new-session", "-d", "-s", "t", "-x", "150", "-y", "50",
+    tmux(sock, "new-session", "-d", "-s", "t", "-x", "150", "-y", "50",
           "env -i PS1='$ ' TERM=xterm bash --norc --noprofile -i")
-    _wait_for(sock, PROMPT)
+    tmux_wait(sock, PROMPT)
     _type(sock, f"export {exports} PATH={path}; clear", "Enter")
     repl = f"{jython} -Dpython.console=org.python.core.PlainConsole"
     _type(sock, repl, "Enter")
     if fresh:
-        _wait_for(sock, ">>>$")
+        tmux_wait(sock, ">>>$")
         time.sleep(2)                   # a cold run takes its checkpoint at the prompt now
     _type(sock, "6*7", "Enter")
-    _wait_for(sock, r"\b42\n")
+    tmux_wait(sock, r"\b42\n")
     _type(sock, "C-z")                  # job control: stop it, then bring it back
-    _wait_for(sock, r"Stopped.*\n\$$")
+    tmux_wait(sock, r"Stopped.*\n\$$")
     _type(sock, "fg", "Enter")
     _type(sock, "6*8", "Enter")
-    _wait_for(sock, "\n48\n")
+    tmux_wait(sock, "\n48\n")
     _type(sock, "import time; time.sleep(100)", "Enter")
     time.sleep(1)
     _type(sock, "C-c")
-    _wait_for(sock, PROMPT)
+    tmux_wait(sock, PROMPT)
     interrupted = _status(sock, 1)
     _type(sock, "clear; " + repl, "Enter")
     time.sleep(1)
     _type(sock, "6*9", "Enter")         # typed at once: a restored REPL shows no prompt yet
-    _wait_for(sock, r"\b54\n")
+    tmux_wait(sock, r"\b54\n")
     _type(sock, "exit(5)", "Enter")
-    _wait_for(sock, PROMPT)
+    tmux_wait(sock, PROMPT)
     return [interrupted, _status(sock, 2)]
 
 
@@ -574,9 +559,7 @@ def test_a_repl_on_a_terminal_behaves_as_under_java(runner: Runner, tmp_path: Pa
     jython = need_tool("jython")
     need_tool("tmux")
     need_tool("bash")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "java").symlink_to(REPO / "bin" / "jfast")
+    bindir = java_symlink(tmp_path)
     plain_path = os.environ["PATH"]
     statuses = {}
     socks = []
@@ -587,7 +570,7 @@ def test_a_repl_on_a_terminal_behaves_as_under_java(runner: Runner, tmp_path: Pa
             socks.append(sock)
             statuses[name] = _repl_session(sock, path, runner.env, jython,
                                            fresh=name != "jfast restored")
-            _tmux(sock, "kill-server")
+            tmux(sock, "kill-server")
     finally:
         for sock in socks:
             subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
@@ -627,16 +610,16 @@ def test_the_terminal_is_current_and_left_sane(runner: Runner, tmp_path: Path, a
     command = f"{sys.executable} {REPO / 'bin' / 'jfast'} -cp {classes}:{api} Term"
     sock = f"jfast-term-{os.getpid()}"
     try:
-        _tmux(sock, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
+        tmux(sock, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
               "env -i PS1='$ ' TERM=xterm bash --norc --noprofile -i")
-        _wait_for(sock, PROMPT)
+        tmux_wait(sock, PROMPT)
         _type(sock, f"export {exports}; clear; {command}; stty sane; echo COLD-DONE", "Enter")
-        _wait_for(sock, r"\nCOLD-DONE\n\$$")
+        tmux_wait(sock, r"\nCOLD-DONE\n\$$")
         assert runner.last()["outcome"] == "started"
         _type(sock, "clear", "Enter")
-        _tmux(sock, "resize-window", "-t", "t", "-x", "120", "-y", "40")
+        tmux(sock, "resize-window", "-t", "t", "-x", "120", "-y", "40")
         _type(sock, f"{command}; stty -a | grep -o -- ' -\\?echo ' | sed 's/^/after:/'", "Enter")
-        screen = _wait_for(sock, r"\nafter: -?echo\s*\n\$$")
+        screen = tmux_wait(sock, r"\nafter: -?echo\s*\n\$$")
     finally:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
     assert runner.last()["outcome"] == "restored"
