@@ -20,7 +20,8 @@ from pathlib import Path
 
 LIMIT = 1 << 20            # bytes; past that no checkpoint is taken
 FILE = "output"
-_HEADER = struct.Struct("=BI")   # fd, length
+OVERFLOW = 255             # the agent's frame for "more than LIMIT"
+_HEADER = struct.Struct("<BI")   # fd, length (little-endian, as the agent writes it)
 
 
 class Recording:
@@ -69,6 +70,28 @@ class Recording:
         return {"file": FILE, "bytes": sum(len(d) for _, d in chunks)}
 
 
+def add_framed(record: Recording, data: bytes) -> None:
+    """Add chunks framed as in the saved file (the agent records a
+    terminal's output that way: jfast/warmup.py, EarlyOutput.java). fd 255
+    says the agent's copy outgrew the limit."""
+    for fd, chunk in _frames(data):
+        if fd == OVERFLOW:
+            with record._lock:
+                record.full = True
+                record.chunks.clear()
+            return
+        record.add(fd, bytes(chunk))
+
+
+def _frames(data: bytes):
+    pos = 0
+    while pos + _HEADER.size <= len(data):
+        fd, length = _HEADER.unpack_from(data, pos)
+        pos += _HEADER.size
+        yield fd, memoryview(data)[pos:pos + length]
+        pos += length
+
+
 def _drained(read_end: int, thread: threading.Thread) -> bool:
     if not thread.is_alive():
         return True
@@ -96,12 +119,7 @@ def replay(entry_dir: Path, meta: dict) -> None:
         data = (entry_dir / meta["output"]["file"]).read_bytes()
     except OSError:
         return
-    pos = 0
-    while pos + _HEADER.size <= len(data):
-        fd, length = _HEADER.unpack_from(data, pos)
-        pos += _HEADER.size
-        view = memoryview(data)[pos:pos + length]
-        pos += length
+    for fd, view in _frames(data):
         try:
             while view:
                 view = view[os.write(fd, view):]

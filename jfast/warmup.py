@@ -77,6 +77,13 @@ class ColdRun:
         opts = f"ev={EV_FD},cmd={CMD_FD},ready={plan.ready},record={plan.entry.classes}"
         if plan.entry.classes.exists() and not trust.problem(plan.entry.classes):
             opts += f",preload={plan.entry.classes}"
+        # A terminal gets no relay: the agent records what Java prints on it.
+        ttys = "".join(str(f.fd) for f in io.program_side[1:] if f.kind == "tty")
+        self.tee, self._tee_seen = None, 0
+        if ttys:
+            self.tee = cache.scratch(plan.entry.root, "tee.") / "output"
+            self.tee.touch(mode=0o600)
+            opts += f",tee={self.tee},teefds={ttys}"
         argv = [plan.java, f"-javaagent:{plan.agent_jar}={opts}", "-XX:-UsePerfData", *plan.argv]
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
         self.display = ColdDisplay(plan.display, plan.ready)
@@ -114,6 +121,8 @@ class ColdRun:
         os.close(cmd_w)
         if self.inputs:
             self.inputs.close()
+        if self.tee is not None:
+            cache.remove_tree(self.tee.parent)
         return code
 
     def _read_events(self) -> bool:
@@ -230,6 +239,10 @@ class ColdRun:
             t0 = time.monotonic()
             read_so_far = self._inputs()          # before criu's own opens
             self._termios = terminal.settings()   # what CRIU records too
+            if self.tee is not None:           # the agent's whole copy so far: take what is new
+                copy = self.tee.read_bytes()
+                replay.add_framed(self.output, copy[self._tee_seen:])
+                self._tee_seen = len(copy)
             self.output.settle()
             printed = self.output.save(pending.dir)
             externals = sorted({f.resource for f in self.io.program_side if f.external})

@@ -268,6 +268,44 @@ def test_jython_through_a_java_symlink(runner: Runner, tmp_path: Path):
 
 
 
+def test_a_restored_prompt_shows_what_java_printed_before_it(runner: Runner, tmp_path: Path):
+    """On a terminal, the banner and prompt a program printed through
+    System.out before its ready point come back on a restored run."""
+    need_tool("tmux")
+    classes = compile_java(tmp_path / "c", {"Ask.java": """
+        import java.io.*;
+        public class Ask {
+            public static void main(String[] a) throws IOException {
+                System.out.println("Ask 1.0, type a word");
+                System.out.print("word> ");
+                System.out.flush();
+                String w = new BufferedReader(new InputStreamReader(System.in)).readLine();
+                System.out.println("got " + w);
+            }
+        }
+        """})
+    script = tmp_path / "ask.sh"
+    exports = " ".join(f"{k}={v!r}" for k, v in runner.env.items()
+                       if k.startswith("JFAST_") or k in ("HOME", "LANG"))
+    script.write_text(f"export {exports}\n{' '.join(JFAST)} -cp {classes} Ask\necho EXIT:$?\n")
+    for run, word in ((1, "one"), (2, "two")):
+        sock = f"jfast-ask-{os.getpid()}-{run}"
+        try:
+            tmux(sock, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
+                 f"sh {script}; sleep 600")
+            screen = tmux_wait(sock, "word>$")      # the screen comes right-stripped
+            assert screen.startswith("Ask 1.0, type a word\nword>"), screen
+            if run == 1:
+                time.sleep(2)       # the checkpoint at the prompt is taken now
+            tmux(sock, "send-keys", "-t", "t", word, "Enter")
+            assert tmux_wait(sock, "EXIT:0").endswith(f"word> {word}\ngot {word}\nEXIT:0")
+        finally:
+            subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True, check=False)
+        rep = runner.last()
+        assert (rep["outcome"], rep["ready_point"]) == (("started", "stdin") if run == 1
+                                                        else ("restored", "stdin")), rep
+
+
 def test_jython_repl_restores_on_a_terminal(runner: Runner, tmp_path: Path):
     jython = need_tool("jython")
     need_tool("tmux")

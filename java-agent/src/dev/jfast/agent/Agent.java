@@ -10,7 +10,8 @@ import java.util.ArrayList;
 
 /**
  * The jfast Java agent. jfast starts the JVM with
- * {@code -javaagent:agent.jar=ev=<fd>,cmd=<fd>[,ready=<mode>][,preload=<path>][,record=<path>]}.
+ * {@code -javaagent:agent.jar=ev=<fd>,cmd=<fd>[,ready=<mode>][,preload=<path>][,record=<path>]
+ * [,tee=<path>,teefds=<12>]}.
  *
  * <ul>
  * <li>{@code ev}: an inherited pipe fd the agent writes events to
@@ -25,6 +26,8 @@ import java.util.ArrayList;
  *     (not initialized) through the system class loader before main.</li>
  * <li>{@code record}: at exit of a cold (not restored) run, the classes the
  *     boot, platform and system loaders hold are written there.</li>
+ * <li>{@code tee}, {@code teefds}: System.out (1) and/or System.err (2), on a
+ *     terminal, are copied into that file until the dump ({@link EarlyOutput}).</li>
  * </ul>
  *
  * <p>Values cannot contain commas. Without usable ev and cmd fds the agent
@@ -68,6 +71,8 @@ public final class Agent {
         String mode = "auto";
         String preload = null;
         String record = null;
+        String tee = null;
+        String teeFds = "";
         if (args != null) {
             int pos = 0;
             int n = args.length();
@@ -94,6 +99,10 @@ public final class Agent {
                     preload = value;
                 } else if (key.equals("record")) {
                     record = value;
+                } else if (key.equals("tee")) {
+                    tee = value;
+                } else if (key.equals("teefds")) {
+                    teeFds = value;
                 } else {
                     log("ignoring agent option " + key);
                 }
@@ -128,6 +137,9 @@ public final class Agent {
         mainPoint = mode.equals("auto") || mode.equals("main");
         explicitPoint = mode.equals("auto") || mode.equals("explicit");
 
+        if (tee != null && tee.length() > 0) {
+            EarlyOutput.install(tee, teeFds);
+        }
         ReadyPoint.init(out);
         Internals.open(inst);
         Control control = new Control(in, "/proc/self/fd/" + cmdFd);

@@ -110,11 +110,14 @@ final class Control extends Thread {
             ReadyPoint.release();
         } else if (line.equals("restored") || line.startsWith("restored ")) {
             String info = line.length() > 9 ? line.substring(9) : "";
+            EarlyOutput.stop();
             Agent.restoredNow(info);          // sets verbose as the restoring run wants
             Agent.log("restored");
             ReadyPoint.release();
         } else if (line.equals("gc")) {
-            // Before a dump: a smaller process is a smaller, faster image.
+            // Before a dump: what was printed so far goes to jfast, and a
+            // smaller process is a smaller, faster image.
+            EarlyOutput.save();
             HeapTrim.run();
             ReadyPoint.send("gc done");
         } else if (line.length() > 0) {
