@@ -192,17 +192,46 @@ def launch(cmd: list[str], case: Case, env: dict[str, str], settle: bool = False
     REPL at its prompt) before it is spoken to: a first jfast run then makes
     its checkpoint at that point."""
     t0 = time.monotonic()
-    master = None
+    master = errors = None
     if case.ready == "tty":
         master, slave = pty.openpty()
         proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env,
                                 cwd=case.cwd, start_new_session=True)
         os.close(slave)
     else:
+        errors = tempfile.TemporaryFile()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=env, cwd=case.cwd)
+                                stderr=errors, env=env, cwd=case.cwd)
     mem = PeakMemory(proc.pid)
     mem.start()
+    try:
+        return _ready(proc, cmd, case, env, settle, t0, master, mem)
+    except RuntimeError as e:
+        if errors is not None:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError(f"{e} ({row_name(cmd, env)}); its stderr: {' | '.join(tail)}")
+        raise
+    finally:
+        mem.stop.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if master is not None:
+            os.close(master)
+        mem.join()
+        if errors is not None:
+            errors.close()
+
+
+def row_name(cmd: list[str], env: dict[str, str]) -> str:
+    if cmd[0] != "java":
+        return "jfast"
+    return "java + AppCDS" if "JDK_JAVA_OPTIONS" in env else "java"
+
+
+def _ready(proc, cmd, case, env, settle, t0, master, mem) -> tuple[float, int]:
+    """Wait for the run to be ready; (seconds, peak memory)."""
     watch = None
     try:
         if case.ready == "window":
@@ -258,14 +287,9 @@ def launch(cmd: list[str], case: Case, env: dict[str, str], settle: bool = False
             os.write(master, b"import sys; sys.exit(0)\n")
             _drain(master, proc)
     finally:
-        mem.stop.set()
         if watch is not None:
             watch.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if master is not None:
-            os.close(master)
+    mem.stop.set()
     mem.join()
     return elapsed, mem.peak
 
@@ -478,7 +502,7 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="jfast-bench.") as tmp:
         work = Path(tmp)
-        results = []
+        results, failed = [], []
         for case in cases(work):
             if args.only and case.name not in args.only:
                 continue
@@ -486,14 +510,20 @@ def main() -> int:
                 print(f"skipping {case.name}: not installed (./setup.sh bench)", file=sys.stderr)
                 continue
             print(f"measuring {case.name} ...", file=sys.stderr)
-            results.append(measure(case, args.runs, work))
+            try:
+                results.append(measure(case, args.runs, work))
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                failed.append(f"{case.name}: {e}")
+                print(f"  failed: {e}", file=sys.stderr)
         text = tables(results, args.runs, python_floor())
+        if failed:
+            text += "\nNot measured:\n\n" + "".join(f"- {f}\n" for f in failed)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "bench.md").write_text(text)
         plot(results, out / "bench.png", work)
     print(text)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
