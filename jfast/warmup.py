@@ -146,6 +146,9 @@ class ColdRun:
         watch_socket = mode in ("auto", "socket")
         watch_window = self.display.watching
         started = time.monotonic()
+        # Connections that predate the program (another process's TIME_WAIT
+        # on the same port, say) are not the program's.
+        before = {(r[1], r[2]) for r in _tcp_rows(f"/proc/{sb.init_pid}") if r[3] != "0A"}
         stdin_hits = 0
         try:
             while True:
@@ -167,7 +170,7 @@ class ColdRun:
                 pid = sb.program_pid()
                 if pid is None:
                     continue
-                listening = _listening(pid) if watch_socket else None
+                listening = _listening(pid, before) if watch_socket else None
                 if listening:
                     watch_socket = False
                     if listening == "fresh":
@@ -348,10 +351,24 @@ class ColdRun:
                 [java_home, str(self.plan.entry.root), str(jars.DATA), *class_dirs], set(keyed))
         return {"cwd": os.getcwd(), "files": files}
 
-def _listening(pid: int) -> str | None:
+def _tcp_rows(proc: str) -> list[list[str]]:
+    """The TCP sockets of the network namespace of /proc/PID, split in columns:
+    sl local rem st tx:rx tr:when retrnsmt uid timeout inode."""
+    rows = []
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"{proc}/net/{table}") as f:
+                rows += [line.split() for line in list(f)[1:]]
+        except OSError:
+            continue
+    return rows
+
+
+def _listening(pid: int, before: set) -> str | None:
     """'fresh' when the program listens on a TCP port that has seen no
     connection yet, 'used' when a connection already reached it (a
-    checkpoint now could replay a served request), None when not listening."""
+    checkpoint now could replay a served request), None when not listening.
+    Connections in `before` (local, remote) were there before the program."""
     inodes = set()
     try:
         for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -365,19 +382,12 @@ def _listening(pid: int) -> str | None:
         return None
     if not inodes:
         return None
-    rows = []
-    for table in ("tcp", "tcp6"):
-        try:
-            with open(f"/proc/{pid}/net/{table}") as f:
-                rows += [line.split() for line in list(f)[1:]]
-        except OSError:
-            continue
-    # Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+    rows = _tcp_rows(f"/proc/{pid}")
     ports = {r[1].rsplit(":", 1)[1] for r in rows if r[3] == "0A" and r[9] in inodes}
     if not ports:
         return None
     for r in rows:
-        if r[3] != "0A" and r[1].rsplit(":", 1)[1] in ports:
+        if r[3] != "0A" and r[1].rsplit(":", 1)[1] in ports and (r[1], r[2]) not in before:
             return "used"
     return "fresh"
 

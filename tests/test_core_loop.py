@@ -222,6 +222,38 @@ def test_server_restores_at_its_listening_socket(runner: Runner, tmp_path: Path)
         assert rep["ready_point"] == "socket"
 
 
+def time_wait_on(port: int) -> None:
+    """Leave a connection of an earlier process in TIME_WAIT on `port`, on
+    its server side (the server closes first), as a previous run would."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            served, _ = listener.accept()
+            served.close()
+            client.recv(1)                      # sees the server's FIN, then closes
+
+
+def test_an_earlier_processs_connections_do_not_spoil_the_socket_point(runner: Runner,
+                                                                      tmp_path: Path):
+    classes = compile_java(tmp_path / "server", {"Server.java": SERVER})
+    port = free_port()
+    time_wait_on(port)
+    proc = subprocess.Popen([*JFAST, "-cp", str(classes), "Server", str(port)],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env=runner.env, text=True)
+    try:
+        assert proc.stdout.readline() == "serving\n"
+        time.sleep(1)                           # no request before the dump at the socket
+        assert get(port) == "hit 1 warm true"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    rep = runner.last()
+    assert (rep["checkpoint"], rep["ready_point"]) == ("created", "socket"), rep
+
+
 EXPLICIT = """
     public class Explicit {
         public static void main(String[] args) throws Exception {
