@@ -96,7 +96,7 @@ class FileDigests:
         ident = f"{path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
         entry = self.memo.get(ident)
         if entry is None:
-            entry = {"sha": _sha256(path), "class_path": _manifest_class_path(path)}
+            entry = {"sha": integrity.digest(path), "class_path": _manifest_class_path(path)}
             self.memo[ident] = entry
             self.dirty = True
         return entry
@@ -104,6 +104,11 @@ class FileDigests:
     def digest(self, path: str) -> str:
         entry = self._entry(path)
         return entry["sha"] if entry else "missing"
+
+    def of_key_file(self, path: str) -> str:
+        """What the key holds for a file of `files`: a jar's digest, or a
+        class directory's (see jar_closure)."""
+        return _dir_digest(path) if os.path.isdir(path) else self.digest(path)
 
     def jar_closure(self, jars: list[str]) -> dict[str, str]:
         """Digests of jars and, transitively, the jars their manifests name."""
@@ -126,14 +131,6 @@ class FileDigests:
     def save(self) -> None:
         if self.dirty:
             _atomic_write(self.path, json.dumps(self.memo))
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _manifest_class_path(path: str) -> list[str]:
@@ -180,7 +177,8 @@ def _cpu_flags() -> str:
     return "unknown"
 
 
-def _identity(path: str) -> str:
+def identity(path: str) -> str:
+    """A binary as the key knows it: real path, size, mtime and inode."""
     st = os.stat(path)
     return f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
 
@@ -204,7 +202,7 @@ def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
     return {
         "jfast": __version__,
         "agent": agent_id,
-        "java": _identity(java),
+        "java": identity(java),
         "jdk_release": digests.digest(os.path.join(java_home, "release")),
         "mode": cmd.mode,
         "target": cmd.target,

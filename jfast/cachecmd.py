@@ -217,7 +217,7 @@ def cmd_info(root: Path, args: argparse.Namespace) -> int:
     files = []
     for path, digest in sorted((m.get("files") or {}).items()):
         full = os.path.join(m.get("cwd") or "/", path)
-        now = cache._dir_digest(full) if os.path.isdir(full) else digests.digest(full)
+        now = digests.of_key_file(full)
         files.append({"path": full, "status": "unchanged" if now == digest
                       else "gone" if now == "missing" else "changed"})
     _save(digests)

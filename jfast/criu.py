@@ -37,11 +37,6 @@ def find() -> str:
     return path
 
 
-def identity(path: str) -> str:
-    st = os.stat(path)
-    return f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
-
-
 def version(path: str) -> tuple[int, ...]:
     import re
 

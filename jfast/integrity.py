@@ -29,7 +29,8 @@ from . import trust
 HASH = "sha256"
 
 
-def _digest(path: Path, algorithm: str = HASH) -> str:
+def digest(path: Path | str, algorithm: str = HASH) -> str:
+    """A file's content digest, read in 1 MiB steps."""
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -54,7 +55,7 @@ def seal(entry_dir: Path) -> dict:
             os.chmod(os.path.join(dirpath, name), 0o600)
     images = entry_dir / "images"
     names = sorted(os.listdir(images))
-    digests = {name: _digest(images / name) for name in names}
+    digests = {name: digest(images / name) for name in names}
     st = stamps(images)                 # after the chmods: they move the ctime
     return {
         "image_hash": HASH,
@@ -106,7 +107,7 @@ def verify(images: Path, meta: dict) -> str | None:
     algorithm = meta.get("image_hash", HASH)
     for name, want in sorted(meta["image_digests"].items()):
         try:
-            got = _digest(images / name, algorithm)
+            got = digest(images / name, algorithm)
         except (OSError, ValueError) as e:
             return f"image file {name} unreadable: {e}"
         if got != want:

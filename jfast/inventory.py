@@ -139,7 +139,7 @@ def stale_reason(meta: dict, digests: cache.FileDigests) -> str | None:
         path = (ident or "").split("|")[0]
         if not path or not os.path.exists(path):
             return f"{what} {path} is gone"
-        if cache._identity(path) != ident:
+        if cache.identity(path) != ident:
             return f"{what} {path} has changed"
     from . import jars
     agent = jars.DATA / "jfast-agent.jar"
@@ -151,7 +151,7 @@ def stale_reason(meta: dict, digests: cache.FileDigests) -> str | None:
     cwd = m.get("cwd") or "/"
     for path, digest in sorted((m.get("files") or {}).items()):
         full = os.path.join(cwd, path)
-        now = cache._dir_digest(full) if os.path.isdir(full) else digests.digest(full)
+        now = digests.of_key_file(full)
         if now != digest:
             return f"{full} is gone" if now == "missing" else f"{full} has changed"
     return None

@@ -81,7 +81,7 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     agent = str(jars.locate("jfast-agent.jar"))
     native = jars.native_helper()
     agent_id = jars.agent_identity(digests.digest, agent)
-    material = cache.key_material(cmd, java, criu.identity(criu_path), io.shape, digests,
+    material = cache.key_material(cmd, java, cache.identity(criu_path), io.shape, digests,
                                   env, cwd, agent_id, cwd_in_key=native is None)
     screen = display.resolve(env, cmd, cwd, str(root / "display-memo.json"))
     report.display = screen.mode
