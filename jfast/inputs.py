@@ -27,6 +27,7 @@ import stat
 import struct
 import threading
 
+from .libc import check, libc
 from .log import verbose
 
 FAN_CLOEXEC, FAN_NONBLOCK, FAN_UNLIMITED_QUEUE = 0x1, 0x2, 0x10
@@ -44,8 +45,7 @@ PSEUDO_PATHS = ("/proc/", "/sys/", "/dev/")
 SYSTEM_DATABASES = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
                     "/etc/ld.so.cache"}
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64,
+libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64,
                                 ctypes.c_int, ctypes.c_char_p]
 
 
@@ -99,11 +99,10 @@ class Recorder:
     """A fanotify group watching the sandbox's mounts for one cold run."""
 
     def __init__(self) -> None:
-        fd = _libc.fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
-                                 os.O_RDONLY | os.O_LARGEFILE | os.O_CLOEXEC)
+        fd = libc.fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
+                                os.O_RDONLY | os.O_LARGEFILE | os.O_CLOEXEC)
         if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"fanotify_init: {os.strerror(err)}")
+            check(fd, "fanotify_init")
         self.fd = fd
         self.opened: dict[str, list[int]] = {}
         self.written: set[str] = set()
@@ -120,7 +119,7 @@ class Recorder:
         """Watch every real mount of this (new) mount namespace; then drop
         the holder's copy of the group so the sandbox never holds it."""
         for point in _mount_points():
-            _libc.fanotify_mark(self.fd, FAN_MARK_ADD | FAN_MARK_MOUNT,
+            libc.fanotify_mark(self.fd, FAN_MARK_ADD | FAN_MARK_MOUNT,
                                 FAN_OPEN | FAN_MODIFY | FAN_CLOSE_WRITE, AT_FDCWD,
                                 os.fsencode(point))
         for fd in (self.fd, self._wake_r, self._wake_w):

@@ -15,8 +15,11 @@ restored program sees the host's /run.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
+
+from .libc import libc
 
 TMPFS_MAGIC = 0x01021994
 RUN = "/run"
@@ -41,14 +44,13 @@ class Plan:
             return None
 
 
+class _StatFs(ctypes.Structure):
+    # statfs has no os wrapper; f_type is the first field of struct statfs
+    _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_byte * 112)]
+
+
 def run_is_tmpfs() -> bool:
-    import ctypes  # statfs has no os wrapper; f_type is the first field
-
-    class StatFs(ctypes.Structure):
-        _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_byte * 112)]
-
-    buf = StatFs()
-    libc = ctypes.CDLL(None, use_errno=True)
+    buf = _StatFs()
     if libc.statfs(RUN.encode(), ctypes.byref(buf)) != 0:
         return True             # no /run to speak of: leave CRIU alone
     return buf.f_type == TMPFS_MAGIC

@@ -16,13 +16,13 @@ fresh sandbox never finds its PIDs taken by criu itself (DESIGN.md s.3).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
 
 from . import userns
 from .errors import FastPathUnavailable
+from .libc import check, libc
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -42,14 +42,6 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
              signal.SIGTSTP, signal.SIGALRM, signal.SIGABRT, signal.SIGURG,
              signal.SIGVTALRM, signal.SIGPROF, signal.SIGXCPU, signal.SIGXFSZ,
              signal.SIGIO, signal.SIGPWR, signal.SIGSTKFLT)
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(ret: int, what: str) -> None:
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
 def exit_code(status: int) -> int:
@@ -181,7 +173,7 @@ class Sandbox:
             # Our own process group: a terminal's ^C reaches jfast alone, and
             # jfast forwards it, so the program never gets it twice.
             os.setpgid(0, 0)
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             for sig in FORWARDED:
                 signal.signal(sig, signal.SIG_IGN)
             _close_fds_except({0, 1, 2, status_w, *self._spawn.fds.values(),
@@ -190,7 +182,7 @@ class Sandbox:
             uid, gid = os.geteuid(), os.getegid()
             if userns.rootless():
                 flags |= userns.CLONE_NEWUSER
-            _check(_libc.unshare(flags), "unshare")
+            check(libc.unshare(flags), "unshare")
             if userns.rootless():
                 userns.map_self(uid, gid)
             if self._spawn.holder_hook is not None:
@@ -211,9 +203,9 @@ class Sandbox:
         code = 255
         spawn = self._spawn
         try:
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-            _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+            check(libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
                    "mount /proc")
             _own_terminal()
             signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
@@ -270,7 +262,7 @@ class _Forwarding:
 
 
 def _cover_run(facts: bytes) -> None:
-    _check(_libc.mount(b"tmpfs", b"/run", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    check(libc.mount(b"tmpfs", b"/run", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                        b"size=1m,mode=755"), "mount tmpfs on /run")
     if facts:
         fd = os.open("/run/criu.kdat", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -284,7 +276,7 @@ def _private_x11() -> None:
     if not os.path.isdir("/tmp/.X11-unix"):      # the mount point, on the host's /tmp
         os.mkdir("/tmp/.X11-unix")
         os.chmod("/tmp/.X11-unix", 0o1777)
-    _check(_libc.mount(b"tmpfs", b"/tmp/.X11-unix", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    check(libc.mount(b"tmpfs", b"/tmp/.X11-unix", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                        b"size=1m,mode=1777"), "mount tmpfs on /tmp/.X11-unix")
 
 
@@ -295,7 +287,7 @@ def _own_terminal() -> None:
     for fd in (0, 1, 2):
         if os.isatty(fd):
             try:
-                _libc.mount(os.ttyname(fd).encode(), b"/dev/tty", None, MS_BIND, None)
+                libc.mount(os.ttyname(fd).encode(), b"/dev/tty", None, MS_BIND, None)
             except OSError:
                 pass
             return

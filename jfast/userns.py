@@ -23,6 +23,8 @@ from __future__ import annotations
 import ctypes
 import os
 
+from .libc import check, libc
+
 CLONE_NEWUSER = 0x10000000
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE = 47, 2
 CAP_SETGID, CAP_SETUID = 6, 7
@@ -30,8 +32,6 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 # The namespaces of a sandbox, in the order setns(2) must enter them.
 NAMESPACES = (("user", 0x10000000), ("pid", 0x20000000), ("mnt", 0x00020000),
               ("ipc", 0x08000000), ("uts", 0x04000000))
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def rootless() -> bool:
@@ -63,12 +63,6 @@ def blocked() -> tuple[str, str] | None:
     return None
 
 
-def _check(ret: int, what: str) -> None:
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
 def map_self(uid: int, gid: int) -> None:
     """Right after unshare(CLONE_NEWUSER): be the same user inside."""
     with open("/proc/self/setgroups", "w") as f:
@@ -97,18 +91,18 @@ def keep_caps_across_exec() -> None:
     without them it stays the user, which is what the program was."""
     header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
-    _check(_libc.capget(ctypes.byref(header), data), "capget")
+    check(libc.capget(ctypes.byref(header), data), "capget")
     for cap in (CAP_SETGID, CAP_SETUID):
         data[0].permitted &= ~(1 << cap)
         data[0].effective &= ~(1 << cap)
     for d in data:
         d.inheritable = d.permitted
-    _check(_libc.capset(ctypes.byref(header), data), "capset")
+    check(libc.capset(ctypes.byref(header), data), "capset")
     with open("/proc/sys/kernel/cap_last_cap") as f:
         last = int(f.read())
     for cap in range(last + 1):
         if data[cap // 32].permitted & (1 << (cap % 32)):
-            _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0),
+            check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0),
                    f"raise ambient capability {cap}")
 
 
@@ -122,7 +116,7 @@ def enter(init_pid: int) -> None:
         for fd, (name, nstype) in zip(fds, NAMESPACES):
             if name == "user" and not rootless():
                 continue        # root needs no user namespace (and has none)
-            _check(_libc.setns(fd, nstype), f"setns {name}")
+            check(libc.setns(fd, nstype), f"setns {name}")
     finally:
         for fd in fds:
             os.close(fd)
