@@ -318,6 +318,16 @@ def test_virtual_display_restores_the_window(runner: Runner, window_classes: str
     assert (rep["outcome"], rep["ready_point"]) == ("restored", "window"), rep
 
 
+def window_checkpoint(runner: Runner, argv: list[str], env: dict[str, str]):
+    """A first run until its checkpoint at the window: (entry, meta)."""
+    first = Program(argv, env)
+    try:
+        first.expect("visible true")
+        return wait_for_checkpoint(runner, "window")
+    finally:
+        first.stop()
+
+
 @pytest.mark.integration
 @pytest.mark.usefixtures("integration")
 def test_four_restored_copies_each_have_their_own_window(runner: Runner,
@@ -325,12 +335,7 @@ def test_four_restored_copies_each_have_their_own_window(runner: Runner,
     need_tool("Xvfb")
     env = no_display_env(runner, JFAST_DISPLAY="virtual")
     argv = [*JFAST, "-cp", window_classes, "Window", "copy"]
-    first = Program(argv, env)
-    try:
-        first.expect("visible true")
-        wait_for_checkpoint(runner, "window")
-    finally:
-        first.stop()
+    window_checkpoint(runner, argv, env)
     copies = [Program(argv, env) for _ in range(4)]
     try:
         for p in copies:
@@ -352,12 +357,7 @@ def test_broken_restored_display_starts_the_program_normally(runner: Runner,
     need_tool("Xvfb")
     env = no_display_env(runner, JFAST_DISPLAY="virtual")
     argv = [*JFAST, "-cp", window_classes, "Window", "broken"]
-    first = Program(argv, env)
-    try:
-        first.expect("visible true")
-        entry, meta = wait_for_checkpoint(runner, "window")
-    finally:
-        first.stop()
+    entry, meta = window_checkpoint(runner, argv, env)
     # A window that is not on the restored display: jfast must notice before
     # the program runs, and start it the normal way (headless here, as java).
     meta["display"]["window"] += 0x1000

@@ -346,19 +346,30 @@ def same(res: subprocess.CompletedProcess, want: tuple[str, str, int]) -> None:
     assert (res.stdout, res.stderr, res.returncode) == want
 
 
-@real
-def test_eight_cold_runs_at_once_make_one_checkpoint(runner: Runner, app_dir: Path):
-    args = ["-cp", str(app_dir), "App", "eight"]
-    want = java_output(runner, args)
-    procs = [subprocess.Popen([*JFAST, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, env=runner.env, text=True)
-             for _ in range(8)]
+def start_runs(runner: Runner, args: list[str], n: int) -> list[subprocess.Popen]:
+    """`n` jfast runs of one command, started at once."""
+    return [subprocess.Popen([*JFAST, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, env=runner.env, text=True)
+            for _ in range(n)]
+
+
+def outcomes_of(procs: list[subprocess.Popen]) -> list[tuple[str, str, int]]:
+    """(stdout, stderr, status) of each run; none is left running."""
     try:
-        results = [(*p.communicate(timeout=180), p.returncode) for p in procs]
+        return [(*p.communicate(timeout=180), p.returncode) for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
+                p.wait()
+
+
+@real
+def test_eight_cold_runs_at_once_make_one_checkpoint(runner: Runner, app_dir: Path):
+    args = ["-cp", str(app_dir), "App", "eight"]
+    want = java_output(runner, args)
+    procs = start_runs(runner, args, 8)
+    results = outcomes_of(procs)
     reports = runner.reports()
     assert results == [want] * 8, (results, reports)
     assert len(reports) == 8
@@ -495,16 +506,9 @@ def test_prune_beside_restoring_runs_removes_nothing_in_use(runner: Runner, app_
     args = ["-cp", str(app_dir), "App", "busy"]
     want = java_output(runner, args)
     same(runner.jfast(*args), want)
-    procs = [subprocess.Popen([*JFAST, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, env=runner.env, text=True)
-             for _ in range(5)]
+    procs = start_runs(runner, args, 5)
     prunes = [runner.jfast("cache", "prune", "--max-size", "1") for _ in range(3)]
-    try:
-        results = [(*p.communicate(timeout=180), p.returncode) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
+    results = outcomes_of(procs)
     assert results == [want] * 5
     assert all(p.returncode in (0, 4) for p in prunes)
     outcomes = [r["outcome"] for r in runner.reports()[1:]]
