@@ -530,7 +530,7 @@ def test_virtual_display_without_root(user, tree: Path):
     subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(classes)], check=True)
     env = {**rootless.user_env(tree), "JFAST_DISPLAY": "virtual"}
     argv = rootless.as_user(user, [*rootless.jfast_argv(tree), "-cp", str(classes),
-                                   "Window", "rootless"])
+                                   "Window", "rootless"], tree)
     first = Program(argv, env)
     try:
         assert first.expect("visible") == "window rootless visible true"

@@ -85,9 +85,12 @@ def user_env(tree: Path) -> dict[str, str]:
             "JFAST_CACHE_DIR": str(tree / "cache"), "JFAST_REPORT": str(tree / "report.jsonl")}
 
 
-def as_user(user: pwd.struct_passwd, argv: list[str]) -> list[str]:
+def as_user(user: pwd.struct_passwd, argv: list[str], cwd: Path) -> list[str]:
+    """`argv` as the user, in a folder of theirs (the test's own working
+    directory, a checkout under /root or a 0700 temporary folder, may be
+    closed to them, and criu restores the program's working directory)."""
     return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
-            *argv]
+            "env", f"--chdir={cwd}", *argv]
 
 
 def jfast_argv(tree: Path) -> list[str]:
@@ -107,8 +110,8 @@ def program_processes(root_pid: int) -> list:
 
 
 def test_restored_program_runs_as_the_user(user: pwd.struct_passwd, tree: Path):
-    argv = as_user(user, [*jfast_argv(tree), "-cp", str(tree / "classes"), "Who"])
-    want = subprocess.run(as_user(user, ["java", "-cp", str(tree / "classes"), "Who"]),
+    argv = as_user(user, [*jfast_argv(tree), "-cp", str(tree / "classes"), "Who"], tree)
+    want = subprocess.run(as_user(user, ["java", "-cp", str(tree / "classes"), "Who"], tree),
                           input="\n", capture_output=True, text=True, env=user_env(tree),
                           timeout=120)
     assert want.stdout == f"{USER} {user.pw_uid}\n", want.stderr
@@ -161,7 +164,7 @@ def limited(user: pwd.struct_passwd, argv: list[str], env: dict[str, str]) -> su
 
 def test_without_user_namespaces_the_program_runs_and_jfast_says_so_once(
         user: pwd.struct_passwd, tree: Path):
-    argv = [*jfast_argv(tree), "-cp", str(tree / "classes"), "Who"]
+    argv = ["env", f"--chdir={tree}", *jfast_argv(tree), "-cp", str(tree / "classes"), "Who"]
     env = {**user_env(tree), "JFAST_CACHE_DIR": str(tree / "cache-limited")}
     errs = []
     for _ in range(2):
