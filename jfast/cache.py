@@ -152,11 +152,17 @@ def _manifest_class_path(path: str) -> list[str]:
 
 
 def _dir_digest(path: str) -> str:
-    """A class directory: its files' names, sizes and mtimes (cheap to redo)."""
+    """A class directory: its class files' names, sizes and mtimes (cheap to
+    redo). Only classes: other files there (a program's output, jfast's own
+    cache under `-cp .` in a home folder) change from run to run, and a
+    resource a program read before its checkpoint is checked as one of its
+    inputs. Folders whose names cannot be a package are not walked."""
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(path):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if d.replace("$", "_").isidentifier())
         for name in sorted(filenames):
+            if not name.endswith(".class"):
+                continue
             full = os.path.join(dirpath, name)
             try:
                 st = os.stat(full)

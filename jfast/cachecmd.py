@@ -27,8 +27,10 @@ $JFAST_CACHE_MAX (default 4G; `off` for no limit).
           "leftovers": [{"name", "kind", "size_bytes"}]}
          ENTRY = {"key", "program", "state", "reason", "size_bytes", "created",
                   "last_used", "hits", "ready_point"}
-         state: "ok" (will be restored), "stale" (can never be used again:
-         its jar, JDK, kernel or CRIU changed), "damaged" (will be set aside)
+         state: "ok" (will be restored), "plain" (runs start java directly:
+         a restore would not start the program sooner), "stale" (can never
+         be used again: its jar, JDK, kernel or CRIU changed), "damaged"
+         (will be set aside)
   info   ENTRY and "argv", "cwd", "java", "jdk", "criu_version", "kernel",
          "image_bytes", "image_files", "digests" ("ok" or why not), "files"
          [{"path", "status": "unchanged"|"changed"|"gone"}], "material" (the
@@ -156,7 +158,10 @@ def _state(item: Item, digests: cache.FileDigests) -> tuple[str, str | None]:
     if damage:
         return "damaged", damage
     stale = inventory.stale_reason(item.meta or {}, digests)
-    return ("stale", stale) if stale else ("ok", None)
+    if stale:
+        return "stale", stale
+    plain = (item.meta or {}).get("plain")
+    return ("plain", plain) if plain else ("ok", None)
 
 
 def _scan(root: Path) -> list[Item]:

@@ -205,16 +205,20 @@ class Recorder:
         if mask & FAN_OPEN:
             self.opened.setdefault(path, identity(st))
 
-    def snapshot(self, skip_prefixes: list[str], skip_files: set[str]) -> dict[str, list[int]]:
+    def snapshot(self, skip_prefixes: list[str], skip_files: set[str],
+                 class_dirs: list[str]) -> dict[str, list[int]]:
         """The inputs so far: opened, never written, not open for writing now,
-        not under `skip_prefixes` and not in `skip_files`."""
+        not under `skip_prefixes`, not in `skip_files`, and not a class file
+        under `class_dirs` (the key covers those)."""
         self.drain()
         with self._lock:
             writing = self.written | _open_for_writing(self.program_pid)
             prefixes = tuple(os.path.join(p, "") for p in skip_prefixes) + PSEUDO_PATHS
+            classes = tuple(os.path.join(p, "") for p in class_dirs)
             keep = {p: ident for p, ident in sorted(self.opened.items())
                     if p not in writing and p not in skip_files and p not in SYSTEM_DATABASES
-                    and not p.startswith(prefixes) and not p.endswith(" (deleted)")}
+                    and not p.startswith(prefixes) and not p.endswith(" (deleted)")
+                    and not (p.endswith(".class") and p.startswith(classes))}
         return {p: ident + [_digest_if_same(p, ident)] for p, ident in keep.items()}
 
     def close(self) -> None:

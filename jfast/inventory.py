@@ -110,7 +110,10 @@ def scan(root: Path, now: float | None = None) -> list[Item]:
         try:
             if name.endswith(".tmp") and now - path.stat().st_mtime < SCRATCH_AGE:
                 continue                  # the agent is writing it right now
-            items.append(Item(name, key, kind, path, size=_tree_size(path)))
+            item = Item(name, key, kind, path, size=_tree_size(path))
+            if kind == "classes":         # written when its program's first run ended
+                item.created = path.stat().st_mtime
+            items.append(item)
         except OSError:
             continue                      # gone while we looked
     try:

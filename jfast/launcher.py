@@ -104,6 +104,13 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         entry.release()               # admit's shared lock: this run checkpoints over it
         verbose(f"checkpoint {entry.key} is stale ({stale}): starting afresh")
         report.reason = f"checkpoint stale: {stale}"
+    if meta is not None and not stale and meta.get("plain"):
+        # A restore would start this program no sooner than java (warmup.py).
+        entry.touch()
+        entry.release()
+        io.abandon()
+        report.lap("lookup")
+        return _exec_java(java, cmd.argv, env, report, "passthrough", f"plain java: {meta['plain']}")
     if meta is not None and not stale:
         from .restore import restore
         report.lap("lookup")

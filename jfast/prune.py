@@ -53,11 +53,13 @@ def plan(items: list[Item], now: float, max_size: int | None = None,
          max_age: float | None = None, stale=None) -> list[Removal]:
     """What to remove, in order: leftovers, entries that can never be used
     again (`stale(item)` says why), entries unused for longer than
-    `max_age`, then the least recently used until the rest fit `max_size`."""
-    out = [Removal(i, LEFTOVER_REASONS[i.kind]) for i in items if i.kind != "entry"]
+    `max_age`, then the least recently used until the rest fit `max_size`.
+    A class list waiting for its program's next run counts as an entry."""
+    kept_kinds = ("entry", "classes")
+    out = [Removal(i, LEFTOVER_REASONS[i.kind]) for i in items if i.kind not in kept_kinds]
     keep: list[Item] = []
-    for item in (i for i in items if i.kind == "entry"):
-        why = stale(item) if stale else None
+    for item in (i for i in items if i.kind in kept_kinds):
+        why = stale(item) if stale and item.kind == "entry" else None
         idle = now - item.last_activity
         if why:
             out.append(Removal(item, f"can never be used again: {why}"))
@@ -80,7 +82,6 @@ LEFTOVER_REASONS = {
     "quarantined": "damaged or refused, set aside",
     "replaced": "replaced by a newer checkpoint",
     "removing": "left over from a removal",
-    "classes": "a class list without its checkpoint",
     "scratch": "scratch files of a run that did not finish",
 }
 

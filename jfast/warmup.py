@@ -4,7 +4,13 @@ is ready, and checkpoint it there without stopping it.
 Ready points, from weakest to strongest (DESIGN.md s.4): main-entry (the
 agent pauses the main thread before `main`), the main thread blocking on a
 terminal's stdin (a REPL at its prompt), a listening server socket, and an
-explicit call from the program. Under `JFAST_READY=auto` the first point
+explicit call from the program.
+
+Under `auto`, main-entry needs the class list an earlier run recorded: the
+agent preloads it first, so the checkpoint saves the class loading too, not
+only the JVM's boot (which a restore costs about as much as). When that
+preloading was quick, a restore would start the program no sooner than java
+does: the entry then says so (`plain`) and later runs exec java directly. Under `JFAST_READY=auto` the first point
 seen is checkpointed and a stronger one later in the same run replaces it,
 so a server's entry ends at its listening socket, not before its `main`.
 The agent pauses the program at main-entry and explicit points until the
@@ -26,6 +32,11 @@ from .log import verbose
 from .ready import CMD_FD, EV_FD, RANK
 from .report import Report
 from .sandbox import PROGRAM_PID, Sandbox, Spawn
+
+# A main-entry checkpoint pays when preloading took at least this long: a
+# restore costs some 50 ms more than the JVM's own boot (bench/startup.py:
+# hello world, 16 ms of preloading, restores in 115 ms against java's 36).
+MAIN_GAIN_MS = 60
 
 
 class Plan:
@@ -61,6 +72,7 @@ class ColdRun:
         self._events: list[str] = []       # agent lines not yet acted on
         self._ev_buf = b""                 # a partial agent line
         self._publisher: threading.Thread | None = None   # sealing the last dump
+        self._plain: str | None = None     # why a restore would gain nothing
 
     # -- the run -----------------------------------------------------------
 
@@ -115,6 +127,8 @@ class ColdRun:
                 self.display.close()
             code = sb.wait()
         self.report.exit_signal = sb.signal
+        if self._plain and self.best < 0:
+            self.remember_plain(self._plain)
         self._publish_wait()
         io.finish()
         os.close(ev_r)
@@ -192,8 +206,15 @@ class ColdRun:
 
     def _on_event(self, line: str) -> None:
         word, _, arg = line.partition(" ")
-        if word == "ready" and arg in RANK:
-            self.checkpoint(arg)
+        point, _, preload_ms = arg.partition(" ")
+        if word == "ready" and point in RANK:
+            if (point == "main" and self.plan.ready == "auto" and preload_ms.isdigit()
+                    and int(preload_ms) < MAIN_GAIN_MS):
+                # Said at the end of the run, unless a later point is checkpointed.
+                self._plain = (f"its classes load in {preload_ms} ms: java starts it "
+                               "as soon as a restore would")
+            else:
+                self.checkpoint(point)
         try:
             os.write(self.cmd_w, b"go\n")       # the agent waits for this at its pauses
         except OSError:
@@ -208,17 +229,8 @@ class ColdRun:
         self._publish_wait()                     # this run's previous checkpoint
         if rank <= self.best:
             return
-        try:
-            claim = locks.claim(plan.entry.root, plan.entry.key)
-        except OSError as e:
-            self._failed(point, None, None, e)
-            return
-        if claim is None or (self.best < 0 and plan.entry.published() and not plan.replace):
-            verbose(f"{point}: another run {'is making' if claim is None else 'already made'} "
-                    f"{plan.entry.key}")
-            if claim is not None:
-                claim.release()
-            self.best = 99
+        claim = self._claim(point)
+        if claim is None:
             return
         if not terminal.foreground():
             claim.release()
@@ -266,6 +278,37 @@ class ColdRun:
                                            name="jfast-publish")
         self._publisher.start()
 
+    def _claim(self, point: str) -> locks.Lock | None:
+        """The key's make-lock, or None when another run makes or made the entry."""
+        plan = self.plan
+        try:
+            claim = locks.claim(plan.entry.root, plan.entry.key)
+        except OSError as e:
+            self._failed(point, None, None, e)
+            return None
+        if claim is None or (self.best < 0 and plan.entry.published() and not plan.replace):
+            verbose(f"{point}: another run {'is making' if claim is None else 'already made'} "
+                    f"{plan.entry.key}")
+            if claim is not None:
+                claim.release()
+            self.best = 99
+            return None
+        return claim
+
+    def remember_plain(self, why: str) -> None:
+        """Publish an entry without an image that sends later runs to java."""
+        claim = self._claim("main")
+        if claim is None:
+            return
+        self.report.reason = f"no checkpoint: {why}"
+        verbose(self.report.reason)
+        plan = self.plan
+        manifest = {"key": plan.entry.key, "plain": why, "argv": plan.argv, "java": plan.java,
+                    "criu_version": plan.criu_version, "material": plan.material}
+        self._publisher = threading.Thread(target=self._publish, name="jfast-publish",
+                                           args=(cache.Pending(plan.entry), claim, "main", manifest))
+        self._publisher.start()
+
     def _publish(self, pending: cache.Pending, claim: locks.Lock, point: str,
                  manifest: dict) -> None:
         t0 = time.monotonic()
@@ -275,7 +318,7 @@ class ColdRun:
             self._failed(point, pending, claim, e)
             return
         claim.release()
-        self.report.checkpoint = "created"
+        self.report.checkpoint = "none" if manifest.get("plain") else "created"
         self.report.timings_ms[f"publish_{point}"] = round((time.monotonic() - t0) * 1000, 2)
         try:
             from .prune import enforce_cap
@@ -348,7 +391,7 @@ class ColdRun:
             keyed = self.plan.material.get("files", {})     # covered by content
             class_dirs = [p for p in keyed if os.path.isdir(p)]
             files = self.inputs.snapshot(
-                [java_home, str(self.plan.entry.root), str(jars.DATA), *class_dirs], set(keyed))
+                [java_home, str(self.plan.entry.root), str(jars.DATA)], set(keyed), class_dirs)
         return {"cwd": os.getcwd(), "files": files}
 
 def _tcp_rows(proc: str) -> list[list[str]]:

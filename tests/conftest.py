@@ -114,6 +114,12 @@ class Runner:
         self.env.pop("JFAST_VERBOSE", None)
         self.env.pop("JFAST_READY", None)
 
+    def at_main(self) -> None:
+        """Checkpoint at main-entry on the first run (JFAST_READY=main). Under
+        auto a program as small as these tests' gets no checkpoint at all
+        (warmup.MAIN_GAIN_MS), and tests of what a restore does need one."""
+        self.env["JFAST_READY"] = "main"
+
     def jfast(self, *args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
         return self.run([*JFAST, *args], timeout=timeout, **kw)
 

@@ -441,6 +441,7 @@ def desktop() -> str:
 @pytest.mark.usefixtures("integration")
 def test_host_mode_restores_onto_the_callers_display(runner: Runner, window_classes: str,
                                                      desktop: str):
+    runner.at_main()
     env = {**runner.env, "DISPLAY": f":{desktop}"}
     env.pop("XAUTHORITY", None)
     env.pop("JFAST_DISPLAY", None)            # auto: DISPLAY is set, so host

@@ -366,6 +366,7 @@ def outcomes_of(procs: list[subprocess.Popen]) -> list[tuple[str, str, int]]:
 
 @real
 def test_eight_cold_runs_at_once_make_one_checkpoint(runner: Runner, app_dir: Path):
+    runner.at_main()
     args = ["-cp", str(app_dir), "App", "eight"]
     want = java_output(runner, args)
     procs = start_runs(runner, args, 8)
@@ -385,6 +386,7 @@ def test_eight_cold_runs_at_once_make_one_checkpoint(runner: Runner, app_dir: Pa
 
 @real
 def test_list_and_info_show_what_an_entry_is(runner: Runner, app_dir: Path):
+    runner.at_main()
     args = ["-cp", str(app_dir), "App", "info"]
     for _ in range(3):
         runner.jfast(*args)
@@ -410,6 +412,7 @@ def test_list_and_info_show_what_an_entry_is(runner: Runner, app_dir: Path):
 
 @real
 def test_touched_images_are_checked_once_then_trusted_again(runner: Runner, app_dir: Path):
+    runner.at_main()
     args = ["-cp", str(app_dir), "App", "touch"]
     want = java_output(runner, args)
     same(runner.jfast(*args), want)
@@ -424,6 +427,7 @@ def test_touched_images_are_checked_once_then_trusted_again(runner: Runner, app_
 
 @real
 def test_prune_by_size_dry_run_and_rebuilt_jar(runner: Runner, tmp_path: Path):
+    runner.at_main()
     def build(text: str) -> Path:
         src = compile_java(tmp_path / "src", {"Tool.java": f"""
             public class Tool {{
@@ -463,6 +467,7 @@ def test_prune_by_size_dry_run_and_rebuilt_jar(runner: Runner, tmp_path: Path):
 
 @real
 def test_prune_by_age_and_clear(runner: Runner, app_dir: Path):
+    runner.at_main()
     for word in ("old", "new"):
         runner.jfast("-cp", str(app_dir), "App", word)
     old = runner.reports()[0]["key"]
@@ -483,6 +488,7 @@ def test_prune_by_age_and_clear(runner: Runner, app_dir: Path):
 
 @real
 def test_size_cap_evicts_least_recently_used(runner: Runner, app_dir: Path):
+    runner.at_main()
     env = {"JFAST_CACHE_MAX": "30M"}               # one App checkpoint (about 20 MiB) fits
     for word in ("first", "second"):
         res = runner.jfast("-cp", str(app_dir), "App", word, env=env)
@@ -598,6 +604,7 @@ def _mount_tmpfs(where: Path, size: str) -> None:
 @real
 def test_a_full_disk_gives_a_normal_run_with_the_reason(runner: Runner, app_dir: Path,
                                                        tmp_path: Path):
+    runner.at_main()
     disk = tmp_path / "small"
     _mount_tmpfs(disk, "8m")                     # an App image is about 20 MiB
     try:
@@ -619,6 +626,7 @@ def test_a_full_disk_gives_a_normal_run_with_the_reason(runner: Runner, app_dir:
 @real
 def test_a_read_only_cache_restores_and_never_writes(runner: Runner, app_dir: Path,
                                                     tmp_path: Path):
+    runner.at_main()
     disk = tmp_path / "ro"
     _mount_tmpfs(disk, "200m")
     try:
@@ -642,6 +650,7 @@ def test_a_read_only_cache_restores_and_never_writes(runner: Runner, app_dir: Pa
 
 @real
 def test_cache_modes_and_entries_another_user_could_write(runner: Runner, app_dir: Path):
+    runner.at_main()
     args = ["-cp", str(app_dir), "App", "modes"]
     want = java_output(runner, args)
     for _ in range(3):

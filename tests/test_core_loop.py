@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ def same_as_java(runner: Runner, args: list[str], **kw) -> subprocess.CompletedP
 
 
 def test_second_run_restores_with_identical_output(runner: Runner, app_dir: Path):
+    runner.at_main()
     args = ["-cp", str(app_dir), "App", "a", "b"]
     same_as_java(runner, args)
     first = runner.last()
@@ -40,6 +42,7 @@ def test_second_run_restores_with_identical_output(runner: Runner, app_dir: Path
 
 
 def test_other_arguments_are_another_checkpoint(runner: Runner, app_dir: Path):
+    runner.at_main()
     same_as_java(runner, ["-cp", str(app_dir), "App", "one"])
     same_as_java(runner, ["-cp", str(app_dir), "App", "two"])
     assert [r["outcome"] for r in runner.reports()] == ["started", "started"]
@@ -48,6 +51,7 @@ def test_other_arguments_are_another_checkpoint(runner: Runner, app_dir: Path):
 
 def test_restored_output_goes_to_this_runs_files_and_pipes(runner: Runner, app_dir: Path,
                                                           tmp_path: Path):
+    runner.at_main()
     args = ["-cp", str(app_dir), "App", "x"]
     for i in range(2):
         out, err = tmp_path / f"out{i}", tmp_path / f"err{i}"
@@ -70,6 +74,7 @@ def test_restored_output_goes_to_this_runs_files_and_pipes(runner: Runner, app_d
 def test_restored_program_sees_the_hosts_run(runner: Runner, tmp_path: Path):
     """Where /run is no tmpfs, criu restores under a tmpfs /run holding its
     kernel facts (jfast/kdat.py); the program must still see the real one."""
+    runner.at_main()
     classes = compile_java(tmp_path / "c", {"Exists.java": """
         public class Exists {
             public static void main(String[] a) {
@@ -128,6 +133,7 @@ def test_without_criu_the_program_runs_normally(runner: Runner, app_dir: Path, t
 ])
 def test_damaged_checkpoint_falls_back_then_heals(runner: Runner, app_dir: Path, damage: str,
                                                  why: str):
+    runner.at_main()
     args = ["-cp", str(app_dir), "App", damage]
     same_as_java(runner, args)
     [entry] = runner.entries()
@@ -283,20 +289,56 @@ def test_explicit_ready_point(runner: Runner, tmp_path: Path):
 
 
 def test_jython_through_a_java_symlink(runner: Runner, tmp_path: Path):
+    """A console program under auto: its first run records the classes it
+    loads, its second preloads them and checkpoints at main, and the rest
+    restore that."""
     jython = need_tool("jython")
     bindir = java_symlink(tmp_path)
-    env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
-    outcomes = []
-    for _ in range(3):
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}", "JFAST_VERBOSE": "1"}
+    for _ in range(4):
         res = runner.run([jython, "-c", "print 6*7"], env=env, timeout=180)
         assert (res.stdout, res.returncode) == ("42\n", 0), res.stderr
-        outcomes.append(runner.last()["outcome"])
-    assert outcomes == ["started", "restored", "restored"]
+    reps = runner.reports()
+    assert [(r["outcome"], r["checkpoint"], r["ready_point"]) for r in reps] == [
+        ("started", "none", None), ("started", "created", "main"),
+        ("restored", "none", "main"), ("restored", "none", "main")], reps
+    assert reps[0]["reason"] is None
+    [classes] = (runner.cache / "entries").glob("*.classes")
+    assert "org.python.core.PySystemState" in classes.read_text().split()
 
 
+def test_a_small_program_gets_plain_java(runner: Runner, app_dir: Path):
+    """Where a restore would start a program no sooner than java (its classes
+    load in a few ms), later runs exec java and say why."""
+    args = ["-cp", str(app_dir), "App", "small"]
+    for _ in range(3):
+        same_as_java(runner, args)
+    reps = runner.reports()
+    assert [(r["outcome"], r["checkpoint"]) for r in reps] == [
+        ("started", "none"), ("started", "none"), ("passthrough", "none")], reps
+    assert "java starts it as soon as a restore would" in reps[1]["reason"]
+    assert reps[2]["reason"].startswith("plain java: its classes load in ")
+    [entry] = runner.entries()
+    assert not list((entry / "images").iterdir())
+    listed = json.loads(runner.jfast("cache", "list", "--json").stdout)
+    assert [e["state"] for e in listed["entries"]] == ["plain"]
 
 
-
+def test_a_class_folder_is_keyed_by_its_classes(runner: Runner, app_dir: Path, tmp_path: Path):
+    """What a program writes beside its classes (and jfast's own cache, under
+    `-cp .` in a home folder) does not make every run a new checkpoint."""
+    runner.at_main()
+    home = tmp_path / "home"
+    shutil.copytree(app_dir, home)
+    env = {"JFAST_CACHE_DIR": str(home / ".cache" / "jfast")}
+    for i in range(3):
+        (home / "notes.txt").write_text("run %d\n" % i)
+        res = runner.run([*JFAST, "-cp", ".", "App", "h"], cwd=home, env=env)
+        assert (res.stdout, res.returncode) == ("args: h\n", 3), res.stderr
+    assert [r["outcome"] for r in runner.reports()] == ["started", "restored", "restored"]
+    (home / "App.class").touch()              # a changed class is another key
+    runner.run([*JFAST, "-cp", ".", "App", "h"], cwd=home, env=env)
+    assert runner.last()["outcome"] == "started"
 
 
 

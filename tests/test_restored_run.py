@@ -59,6 +59,7 @@ ENV_AND_CWD = """
 
 
 def test_environment_and_directory_are_the_restoring_runs(runner: Runner, tmp_path: Path):
+    runner.at_main()
     classes = compile_java(tmp_path / "where", {"Where.java": ENV_AND_CWD})
     dirs = {}
     for name in ("A", "B"):
@@ -425,6 +426,7 @@ SIGNALS = """
 
 @pytest.mark.parametrize("how", ["exit", "throw"])
 def test_exit_status_is_javas(runner: Runner, tmp_path: Path, how: str):
+    runner.at_main()
     classes = compile_java(tmp_path / "sleeper", {"Sleeper.java": SIGNALS})
     args = ["-cp", str(classes), "Sleeper", how]
     want = runner.java(*args)
@@ -449,6 +451,7 @@ def _killed_with(runner: Runner, launcher: list[str], args: list[str], sig: int)
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1, signal.SIGALRM, signal.SIGHUP])
 def test_a_signal_reaches_the_restored_program(runner: Runner, tmp_path: Path, sig: int):
+    runner.at_main()
     classes = compile_java(tmp_path / "sleeper", {"Sleeper.java": SIGNALS})
     args = ["-cp", str(classes), "Sleeper", "sleep"]
     want = _killed_with(runner, ["java"], args, sig)

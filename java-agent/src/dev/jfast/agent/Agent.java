@@ -15,15 +15,19 @@ import java.util.ArrayList;
  *
  * <ul>
  * <li>{@code ev}: an inherited pipe fd the agent writes events to
- *     ({@code ready main}, {@code ready explicit}).</li>
+ *     ({@code ready main [<ms>]}, {@code ready explicit}); a main event
+ *     carries how long preloading took, when there was a list.</li>
  * <li>{@code cmd}: an inherited pipe fd the agent reads commands from
  *     ({@code go}, {@code restored <json>}).</li>
  * <li>{@code ready}: auto (default), main, explicit, socket, stdin or window.
- *     auto and main stop before the program's main; auto and explicit stop in
+ *     main stops before the program's main, and so does auto when there is a
+ *     preload list (a main-entry checkpoint without one saves no more than
+ *     the JVM's boot, which a restore costs too); auto and explicit stop in
  *     {@code dev.jfast.Jfast.ready()}. The other modes are detected by jfast
  *     itself, so the agent stops nowhere; unknown modes behave the same.</li>
- * <li>{@code preload}: a file of binary class names, one a line, loaded
- *     (not initialized) through the system class loader before main.</li>
+ * <li>{@code preload}: a file of binary class names, one a line, loaded and
+ *     linked (verified), not initialized, through the system class loader
+ *     before main.</li>
  * <li>{@code record}: at exit of a cold (not restored) run, the classes the
  *     boot, platform and system loaders hold are written there.</li>
  * <li>{@code tee}, {@code teefds}: System.out (1) and/or System.err (2), on a
@@ -134,7 +138,6 @@ public final class Agent {
             }
             return;
         }
-        mainPoint = mode.equals("auto") || mode.equals("main");
         explicitPoint = mode.equals("auto") || mode.equals("explicit");
 
         if (tee != null && tee.length() > 0) {
@@ -149,13 +152,12 @@ public final class Agent {
         System.setProperty(HOOK_PROPERTY, "dev.jfast.agent.Agent");
         Runtime.getRuntime().addShutdownHook(
                 new ExitHook(control, record != null && record.length() > 0 ? record : null, inst));
-        if (preload != null && preload.length() > 0) {
-            preload(preload);
-        }
+        long preloadMs = preload != null && preload.length() > 0 ? preload(preload) : -1;
+        mainPoint = mode.equals("main") || (mode.equals("auto") && preloadMs >= 0);
         log("active, ready=" + mode);
         if (mainPoint) {
             long t0 = System.nanoTime();
-            boolean released = ReadyPoint.trigger("main");
+            boolean released = ReadyPoint.trigger(preloadMs >= 0 ? "main " + preloadMs : "main");
             log("main ready point passed (" + (released ? "released" : "jfast gone")
                     + ") after " + ((System.nanoTime() - t0) / 1000000L) + " ms");
         }
@@ -177,7 +179,8 @@ public final class Agent {
         return v;
     }
 
-    private static void preload(String path) {
+    /** Loads the listed classes; how many ms that took, or -1 without a list. */
+    private static long preload(String path) {
         long t0 = System.nanoTime();
         byte[] data;
         try {
@@ -189,7 +192,7 @@ public final class Agent {
             }
         } catch (Throwable t) {
             log("no preload list: " + t);
-            return;
+            return -1;
         }
         ClassLoader loader = ClassLoader.getSystemClassLoader();
         int loaded = 0;
@@ -204,15 +207,19 @@ public final class Agent {
                     continue;
                 }
                 try {
-                    Class.forName(name, false, loader);
+                    // Asking for its constructors makes HotSpot link the class:
+                    // verification, the costly part for older class files, is
+                    // then in the image too. No code of the program runs.
+                    Class.forName(name, false, loader).getDeclaredConstructors();
                     loaded++;
                 } catch (Throwable t) {
                     failed++;
                 }
             }
         }
-        log("preloaded " + loaded + " classes (" + failed + " failed) in "
-                + ((System.nanoTime() - t0) / 1000000L) + " ms");
+        long ms = (System.nanoTime() - t0) / 1000000L;
+        log("preloaded " + loaded + " classes (" + failed + " failed) in " + ms + " ms");
+        return ms;
     }
 
     /** Called on the control thread when jfast says the process was restored. */
