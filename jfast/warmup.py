@@ -96,10 +96,17 @@ class ColdRun:
             self.tee = cache.scratch(plan.entry.root, "tee.") / "output"
             self.tee.touch(mode=0o600)
             opts += f",tee={self.tee},teefds={ttys}"
+        env = plan.env
+        native = jars.native_helper()
+        if native is not None and plan.ready in ("auto", "socket") and "," not in str(native):
+            # The agent sees a TCP listen(2) before it happens (jfast_native.c).
+            opts += f",listen={native}"
+            env = {**env, "LD_PRELOAD": ":".join(filter(None, [str(native),
+                                                                env.get("LD_PRELOAD")]))}
         argv = [plan.java, f"-javaagent:{plan.agent_jar}={opts}", "-XX:-UsePerfData", *plan.argv]
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
         self.display = ColdDisplay(plan.display, plan.ready)
-        argv, env, fds = self.display.spawn(argv, plan.env, fds)
+        argv, env, fds = self.display.spawn(argv, env, fds)
         self.inputs = inputs.recorder()
         hook = self.inputs.mark_mounts if self.inputs else None
         sb = Sandbox(Spawn(argv=argv, env=env, fds=fds, private_x11=self.display.virtual,

@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.lang.instrument.Instrumentation;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The jfast Java agent. jfast starts the JVM with
@@ -30,6 +32,10 @@ import java.util.ArrayList;
  *     before main.</li>
  * <li>{@code record}: at exit of a cold (not restored) run, the classes the
  *     boot, platform and system loaders hold are written there.</li>
+ * <li>{@code listen}: the agent's native library, which jfast put first in
+ *     LD_PRELOAD: under auto and socket, the first TCP listen(2) is a ready
+ *     point ({@code ready socket}), taken before the socket listens. The
+ *     program's environment loses that LD_PRELOAD entry.</li>
  * <li>{@code tee}, {@code teefds}: System.out (1) and/or System.err (2), on a
  *     terminal, are copied into that file until the dump ({@link EarlyOutput}).</li>
  * </ul>
@@ -48,6 +54,7 @@ public final class Agent {
     private static volatile boolean verbose;
     private static boolean mainPoint;
     private static boolean explicitPoint;
+    private static boolean socketPoint;
 
     private static volatile boolean restored;
     private static volatile String restoredInfo;
@@ -77,6 +84,7 @@ public final class Agent {
         String record = null;
         String tee = null;
         String teeFds = "";
+        String listen = null;
         if (args != null) {
             int pos = 0;
             int n = args.length();
@@ -103,6 +111,8 @@ public final class Agent {
                     preload = value;
                 } else if (key.equals("record")) {
                     record = value;
+                } else if (key.equals("listen")) {
+                    listen = value;
                 } else if (key.equals("tee")) {
                     tee = value;
                 } else if (key.equals("teefds")) {
@@ -139,12 +149,16 @@ public final class Agent {
             return;
         }
         explicitPoint = mode.equals("auto") || mode.equals("explicit");
+        socketPoint = mode.equals("auto") || mode.equals("socket");
 
         if (tee != null && tee.length() > 0) {
             EarlyOutput.install(tee, teeFds);
         }
         ReadyPoint.init(out);
         Internals.open(inst);
+        if (listen != null && listen.length() > 0) {
+            watchListen(listen);
+        }
         Control control = new Control(in, "/proc/self/fd/" + cmdFd);
         control.start();
         // A String marker only: a non-String property value breaks
@@ -161,6 +175,40 @@ public final class Agent {
             log("main ready point passed (" + (released ? "released" : "jfast gone")
                     + ") after " + ((System.nanoTime() - t0) / 1000000L) + " ms");
         }
+    }
+
+    /**
+     * Arms the native listen(2) of the library at {@code lib} (preloaded by
+     * jfast) and takes it out of LD_PRELOAD, so the program and its children
+     * see the environment they would under java.
+     */
+    private static void watchListen(String lib) {
+        if (!Native.load(lib)) {
+            return;
+        }
+        if (socketPoint) {
+            Native.armListen();
+        }
+        Map<String, String> env = new HashMap<String, String>(System.getenv());
+        String value = env.get("LD_PRELOAD");
+        if (value != null && value.startsWith(lib)) {
+            String rest = value.substring(lib.length());
+            rest = rest.startsWith(":") ? rest.substring(1) : rest;
+            if (rest.length() == 0) {
+                env.remove("LD_PRELOAD");
+            } else {
+                env.put("LD_PRELOAD", rest);
+            }
+            FreshRun.environment(env);
+        }
+    }
+
+    /** The program is about to listen on a TCP port (Native.beforeListen). */
+    static void socketReady() {
+        if (restored || !socketPoint) {
+            return;
+        }
+        ReadyPoint.trigger("socket");
     }
 
     /** A small non-negative decimal fd number, or -1. */

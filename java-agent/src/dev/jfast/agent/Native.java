@@ -6,8 +6,9 @@ import java.util.Map;
 
 /**
  * The agent's small native library (java-agent/native/jfast_native.c):
- * chdir and a replacement of the C environment, which Java cannot do.
- * Loaded only in a restored process, from the path jfast sends.
+ * chdir and a replacement of the C environment, which Java cannot do, and
+ * the socket ready point. Loaded in a restored process, from the path jfast
+ * sends, and in a first run that preloads it to see listen(2).
  */
 final class Native {
 
@@ -58,6 +59,18 @@ final class Native {
         System.arraycopy(raw, 0, out, 0, raw.length);
         return out;
     }
+
+    /** The first TCP listen(2) from now on calls {@link #beforeListen} first. */
+    static void armListen() {
+        armListen0();
+    }
+
+    /** Called by the native listen(2), on the thread about to listen. */
+    private static void beforeListen() {
+        Agent.socketReady();
+    }
+
+    private static native void armListen0();
 
     private static native int chdir0(byte[] path);
 
