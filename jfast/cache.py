@@ -96,7 +96,8 @@ class FileDigests:
         ident = f"{path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
         entry = self.memo.get(ident)
         if entry is None:
-            entry = {"sha": integrity.digest(path), "class_path": _manifest_class_path(path)}
+            from .manifest import class_path  # only for a file not seen before
+            entry = {"sha": integrity.digest(path), "class_path": class_path(path)}
             self.memo[ident] = entry
             self.dirty = True
         return entry
@@ -131,24 +132,6 @@ class FileDigests:
     def save(self) -> None:
         if self.dirty:
             _atomic_write(self.path, json.dumps(self.memo))
-
-
-def _manifest_class_path(path: str) -> list[str]:
-    if not path.endswith((".jar", ".JAR", ".zip")):
-        return []
-    import zipfile  # only for a jar not seen before
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            text = z.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile):
-        return []
-    # Manifest lines wrap at 72 bytes; a leading space continues a line.
-    text = text.replace("\r\n", "\n").replace("\n ", "")
-    for line in text.split("\n"):
-        if line.lower().startswith("class-path:"):
-            return [p for p in line.split(":", 1)[1].split() if not p.startswith("http")]
-    return []
 
 
 def _dir_digest(path: str) -> str:

@@ -13,12 +13,13 @@ import pwd
 import signal
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink
 
-from jfast import cachecmd, integrity, locks, prune, trust, units
+from jfast import cachecmd, integrity, locks, manifest, prune, trust, units
 from jfast.errors import FastPathUnavailable
 from jfast.inventory import Item, scan
 
@@ -108,6 +109,33 @@ def test_plan_order_leftovers_stale_age_then_least_recently_used():
 def test_plan_without_limits_removes_only_leftovers():
     items = [_item("a", 10 << 30, 0.0), _item("q.bad.1", 5, 0.0, kind="quarantined")]
     assert [r.item.name for r in prune.plan(items, 1e9)] == ["q.bad.1"]
+
+
+def test_a_class_list_waiting_for_its_second_run_is_kept_like_an_entry():
+    now = 1_000_000.0
+    items = [_item("a", 100, now - 10), _item("k.classes", 5, now - 20, kind="classes"),
+             _item("o.classes", 5, now - 99 * 86400, kind="classes")]
+    assert prune.plan(items, now) == []
+    plan = prune.plan(items, now, max_size=102, max_age=30 * 86400)
+    assert [(r.item.name, r.reason.split(" ")[0]) for r in plan] == [
+        ("o.classes", "unused"), ("k.classes", "over")]
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_jars_class_path_is_read_from_its_manifest(tmp_path: Path, compression: int):
+    jar = tmp_path / "app.jar"
+    with zipfile.ZipFile(jar, "w", compression) as z:
+        z.writestr("lib/META-INF/MANIFEST.MF", "Class-Path: wrong.jar\n")   # not the manifest
+        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\nClass-Path: a.jar b\r\n"
+                   " c.jar http://x/y.jar\r\nMain-Class: M\r\n")
+        z.writestr("M.class", b"\xca\xfe")
+    assert manifest.class_path(str(jar)) == ["a.jar", "bc.jar"]
+    bare = tmp_path / "bare.jar"
+    with zipfile.ZipFile(bare, "w") as z:
+        z.writestr("M.class", b"\xca\xfe")
+    assert manifest.class_path(str(bare)) == []
+    (tmp_path / "broken.jar").write_bytes(b"not a zip")
+    assert manifest.class_path(str(tmp_path / "broken.jar")) == []
 
 
 def test_cache_max_setting():
