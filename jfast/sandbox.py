@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 from . import userns
 from .errors import FastPathUnavailable
@@ -118,6 +119,23 @@ class Sandbox:
         except OSError:
             return None
         return int(kids[-1]) if kids else None
+
+    def wait_stopped(self, timeout: float = 1.0) -> None:
+        """Wait (bounded) until every thread of the program is stopped."""
+        pid = self.program_pid()
+        end = time.monotonic() + timeout
+        while pid is not None and time.monotonic() < end:
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+                states = []
+                for tid in tasks:
+                    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                        states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                return                          # gone
+            if all(st in "tTXZ" for st in states):
+                return
+            time.sleep(0.001)
 
     def send_signal(self, sig: int) -> None:
         try:
@@ -248,7 +266,10 @@ class _Forwarding:
     def _forward(self, sig: int, _frame: object) -> None:
         self.sb.send_signal(sig)
         if sig == signal.SIGTSTP:
-            # Stop ourselves too, so the shell sees the job stopped.
+            # Stop ourselves too, so the shell sees the job stopped; but only
+            # once the program has: in a session of its own, a read(2) of
+            # the terminal still running would take what is typed to the shell.
+            self.sb.wait_stopped()
             os.kill(os.getpid(), signal.SIGSTOP)
 
     def __enter__(self) -> _Forwarding:

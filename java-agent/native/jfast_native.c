@@ -4,12 +4,15 @@
  * environment (what native code reads with getenv). Called by the agent
  * (dev.jfast.agent.Native) on the control thread, right after a restore.
  *
- * And, in a first run where jfast puts this library in LD_PRELOAD, the
- * socket ready point: listen(2) of a TCP server tells the agent before it
- * happens (see listen below).
+ * In a first run it is also what starts the agent, as a JVMTI agent
+ * (-agentpath): java's -javaagent costs every such JVM some 40 ms, since it
+ * turns off the CDS archive's module graph. And, put in LD_PRELOAD there,
+ * it is the socket ready point: listen(2) of a TCP server tells the agent
+ * before it happens (see listen below).
  */
 #define _GNU_SOURCE
 #include <jni.h>
+#include <jvmti.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -124,4 +127,88 @@ int listen(int fd, int backlog)
     }
     errno = saved;
     return real(fd, backlog);
+}
+
+/* -- the agent's start, and what it would otherwise need java.instrument for */
+
+static jvmtiEnv *jvmti;
+static char *agent_options;
+
+static void JNICALL on_vm_init(jvmtiEnv *jv, JNIEnv *env, jthread thread)
+{
+    /* Here, with no Java frame, FindClass uses the system class loader. */
+    jclass agent = (*env)->FindClass(env, "dev/jfast/agent/Agent");
+    jmethodID start = agent == NULL ? NULL
+        : (*env)->GetStaticMethodID(env, agent, "nativeStart", "(Ljava/lang/String;)V");
+    jstring options = start == NULL ? NULL : (*env)->NewStringUTF(env, agent_options);
+    if (options != NULL)
+        (*env)->CallStaticVoidMethod(env, agent, start, options);
+    if ((*env)->ExceptionCheck(env))
+        (*env)->ExceptionClear(env);
+}
+
+/*
+ * -agentpath:libjfast.so=<agent jar>,<agent options>: the jar joins the
+ * system class path and Agent.nativeStart(options) runs when the VM has
+ * started, before the main class loads, where a -javaagent's premain would.
+ * Never fails the JVM: without JVMTI the program runs without the agent.
+ */
+JNIEXPORT jint JNICALL
+Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
+{
+    jvmtiEventCallbacks callbacks;
+    char *comma, *jar;
+
+    if (options == NULL || (comma = strchr(options, ',')) == NULL)
+        return 0;
+    if ((*vm)->GetEnv(vm, (void **)&jvmti, JVMTI_VERSION_11) != JNI_OK) {
+        jvmti = NULL;
+        return 0;
+    }
+    agent_options = strdup(comma + 1);
+    jar = strndup(options, (size_t)(comma - options));
+    memset(&callbacks, 0, sizeof(callbacks));
+    callbacks.VMInit = on_vm_init;
+    if (agent_options == NULL || jar == NULL
+        || (*jvmti)->AddToSystemClassLoaderSearch(jvmti, jar) != JVMTI_ERROR_NONE
+        || (*jvmti)->SetEventCallbacks(jvmti, &callbacks, sizeof(callbacks)) != JVMTI_ERROR_NONE)
+        return 0;
+    (*jvmti)->SetEventNotificationMode(jvmti, JVMTI_ENABLE, JVMTI_EVENT_VM_INIT, NULL);
+    return 0;
+}
+
+/* Native.openPackage0: opens `package` of `from` to `to`; a JVMTI error code. */
+JNIEXPORT jint JNICALL
+Java_dev_jfast_agent_Native_openPackage0(JNIEnv *env, jclass cls, jobject from,
+                                         jstring package, jobject to)
+{
+    const char *name;
+    jint rc;
+    if (jvmti == NULL)
+        return JVMTI_ERROR_NOT_AVAILABLE;
+    name = (*env)->GetStringUTFChars(env, package, NULL);
+    if (name == NULL)
+        return JVMTI_ERROR_OUT_OF_MEMORY;
+    rc = (*jvmti)->AddModuleOpens(jvmti, from, name, to);
+    (*env)->ReleaseStringUTFChars(env, package, name);
+    return rc;
+}
+
+/* Native.loadedClasses0: every loaded class, or null. */
+JNIEXPORT jobjectArray JNICALL
+Java_dev_jfast_agent_Native_loadedClasses0(JNIEnv *env, jclass cls)
+{
+    jint n, i;
+    jclass *classes;
+    jobjectArray out;
+    if (jvmti == NULL || (*jvmti)->GetLoadedClasses(jvmti, &n, &classes) != JVMTI_ERROR_NONE)
+        return NULL;
+    out = (*env)->NewObjectArray(env, n, (*env)->FindClass(env, "java/lang/Class"), NULL);
+    for (i = 0; i < n; i++) {
+        if (out != NULL)
+            (*env)->SetObjectArrayElement(env, out, i, classes[i]);
+        (*env)->DeleteLocalRef(env, classes[i]);
+    }
+    (*jvmti)->Deallocate(jvmti, (unsigned char *)classes);
+    return out;
 }

@@ -12,8 +12,10 @@ import java.util.Map;
 
 /**
  * The jfast Java agent. jfast starts the JVM with
- * {@code -javaagent:agent.jar=ev=<fd>,cmd=<fd>[,ready=<mode>][,preload=<path>][,record=<path>]
- * [,tee=<path>,teefds=<12>]}.
+ * {@code -agentpath:libjfast.so=agent.jar,OPTIONS} (see jfast_native.c) or,
+ * without its native library, {@code -javaagent:agent.jar=OPTIONS}, where
+ * OPTIONS are {@code ev=<fd>,cmd=<fd>[,ready=<mode>][,preload=<path>]
+ * [,record=<path>][,native=<path>][,listen=1][,tee=<path>,teefds=<12>]}.
  *
  * <ul>
  * <li>{@code ev}: an inherited pipe fd the agent writes events to
@@ -32,9 +34,11 @@ import java.util.Map;
  *     before main.</li>
  * <li>{@code record}: at exit of a cold (not restored) run, the classes the
  *     boot, platform and system loaders hold are written there.</li>
- * <li>{@code listen}: the agent's native library, which jfast put first in
- *     LD_PRELOAD: under auto and socket, the first TCP listen(2) is a ready
- *     point ({@code ready socket}), taken before the socket listens. The
+ * <li>{@code native}: the agent's native library (chdir, environment,
+ *     JVMTI), loaded at once.</li>
+ * <li>{@code listen=1}: jfast put the native library first in LD_PRELOAD:
+ *     under auto and socket, the first TCP listen(2) is a ready point
+ *     ({@code ready socket}), taken before the socket listens. The
  *     program's environment loses that LD_PRELOAD entry.</li>
  * <li>{@code tee}, {@code teefds}: System.out (1) and/or System.err (2), on a
  *     terminal, are copied into that file until the dump ({@link EarlyOutput}).</li>
@@ -75,6 +79,15 @@ public final class Agent {
         }
     }
 
+    /**
+     * Entry point of the JVMTI agent in the native library (jfast_native.c),
+     * which jfast uses when it has one; it passes the {@code native} option.
+     * Never throws.
+     */
+    public static void nativeStart(String args) {
+        premain(args, null);
+    }
+
     private static void start(String args, Instrumentation inst) {
         verbose = isVerbose();
         String ev = null;
@@ -84,7 +97,8 @@ public final class Agent {
         String record = null;
         String tee = null;
         String teeFds = "";
-        String listen = null;
+        String nativeLib = null;
+        boolean listen = false;
         if (args != null) {
             int pos = 0;
             int n = args.length();
@@ -111,8 +125,10 @@ public final class Agent {
                     preload = value;
                 } else if (key.equals("record")) {
                     record = value;
+                } else if (key.equals("native")) {
+                    nativeLib = value;
                 } else if (key.equals("listen")) {
-                    listen = value;
+                    listen = value.equals("1");
                 } else if (key.equals("tee")) {
                     tee = value;
                 } else if (key.equals("teefds")) {
@@ -155,9 +171,10 @@ public final class Agent {
             EarlyOutput.install(tee, teeFds);
         }
         ReadyPoint.init(out);
+        boolean haveNative = nativeLib != null && nativeLib.length() > 0 && Native.load(nativeLib);
         Internals.open(inst);
-        if (listen != null && listen.length() > 0) {
-            watchListen(listen);
+        if (listen && haveNative) {
+            watchListen(nativeLib);
         }
         Control control = new Control(in, "/proc/self/fd/" + cmdFd);
         control.start();
@@ -183,9 +200,6 @@ public final class Agent {
      * see the environment they would under java.
      */
     private static void watchListen(String lib) {
-        if (!Native.load(lib)) {
-            return;
-        }
         if (socketPoint) {
             Native.armListen();
         }
@@ -410,7 +424,7 @@ public final class Agent {
         @Override
         public void run() {
             control.shutdown();
-            if (path == null || restored || inst == null) {
+            if (path == null || restored || (inst == null && !Native.loaded())) {
                 return;
             }
             try {
@@ -421,7 +435,10 @@ public final class Agent {
         }
 
         private void write() throws IOException {
-            Class<?>[] all = inst.getAllLoadedClasses();
+            Class<?>[] all = inst != null ? inst.getAllLoadedClasses() : Native.loadedClasses();
+            if (all == null) {
+                return;
+            }
             ClassLoader system = ClassLoader.getSystemClassLoader();
             ClassLoader platform = ClassLoader.getPlatformClassLoader();
             String[] names = new String[all.length];

@@ -11,8 +11,7 @@ import java.util.Set;
 /**
  * Reflective access to the JDK internals a restored process must update
  * (cached environment, working directory, random generator state). The
- * agent opens the packages it needs to itself through its Instrumentation,
- * once, in the cold run; every accessor returns null or false instead of
+ * agent opens the packages it needs to itself, once, in the cold run; every accessor returns null or false instead of
  * throwing, so a JDK that lays things out differently only loses that
  * one update.
  */
@@ -33,21 +32,31 @@ final class Internals {
     private Internals() {
     }
 
-    /** Opens the java.base packages above to the agent's module. */
+    /**
+     * Opens the java.base packages above to the agent's module, through the
+     * Instrumentation of a -javaagent or else JVMTI (Native).
+     */
     static void open(Instrumentation inst) {
         try {
             Module base = Object.class.getModule();
-            Set<Module> me = Collections.singleton(Internals.class.getModule());
+            Module me = Internals.class.getModule();
             Set<String> present = base.getPackages();
             Map<String, Set<Module>> opens = new HashMap<String, Set<Module>>();
             for (int i = 0; i < PACKAGES.length; i++) {
                 if (present.contains(PACKAGES[i])) {
-                    opens.put(PACKAGES[i], me);
+                    if (inst != null) {
+                        opens.put(PACKAGES[i], Collections.singleton(me));
+                    } else if (!Native.openPackage(base, PACKAGES[i], me)) {
+                        Agent.log("cannot open " + PACKAGES[i]);
+                    }
                 }
             }
-            inst.redefineModule(base, Collections.<Module>emptySet(),
-                    Collections.<String, Set<Module>>emptyMap(), opens,
-                    Collections.<Class<?>>emptySet(), Collections.<Class<?>, java.util.List<Class<?>>>emptyMap());
+            if (inst != null) {
+                inst.redefineModule(base, Collections.<Module>emptySet(),
+                        Collections.<String, Set<Module>>emptyMap(), opens,
+                        Collections.<Class<?>>emptySet(),
+                        Collections.<Class<?>, java.util.List<Class<?>>>emptyMap());
+            }
             Class<?> u = Class.forName("sun.misc.Unsafe");
             Field f = u.getDeclaredField("theUnsafe");
             f.setAccessible(true);

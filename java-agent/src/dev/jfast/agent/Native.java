@@ -7,8 +7,10 @@ import java.util.Map;
 /**
  * The agent's small native library (java-agent/native/jfast_native.c):
  * chdir and a replacement of the C environment, which Java cannot do, and
- * the socket ready point. Loaded in a restored process, from the path jfast
- * sends, and in a first run that preloads it to see listen(2).
+ * the socket ready point. In a first run it is also the JVMTI agent that
+ * started this one, and stands in for java.instrument (opening JDK packages,
+ * listing the loaded classes). Loaded in a restored process from the path
+ * jfast sends, and in a first run from the {@code native} option.
  */
 final class Native {
 
@@ -69,6 +71,20 @@ final class Native {
     private static void beforeListen() {
         Agent.socketReady();
     }
+
+    /** Opens {@code pkg} of {@code from} to {@code to} (JVMTI); false if it cannot. */
+    static boolean openPackage(Module from, String pkg, Module to) {
+        return openPackage0(from, pkg, to) == 0;
+    }
+
+    /** Every loaded class (JVMTI), or null. */
+    static Class<?>[] loadedClasses() {
+        return loadedClasses0();
+    }
+
+    private static native int openPackage0(Module from, String pkg, Module to);
+
+    private static native Class<?>[] loadedClasses0();
 
     private static native void armListen0();
 
