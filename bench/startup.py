@@ -438,8 +438,12 @@ def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
         for k, v in r["timings_ms"].items():
             parts.setdefault(k, []).append(v)
     image = sum(f.stat().st_size for f in (warm_cache / "entries").rglob("*.img"))
+    laps = made[-1]["timings_ms"]
+    point = made[-1]["ready_point"]
     return {"name": case.name, "times": times, "peaks": peaks, "image": image,
-            "ready_point": made[-1]["ready_point"] or "none: plain java",
+            "runs_to_checkpoint": len(made),
+            "pause": [laps.get(f"gc_{point}"), laps.get(f"dump_{point}")],
+            "ready_point": point or "none: plain java",
             "parts": {k: statistics.median(v) for k, v in parts.items()}}
 
 
@@ -483,6 +487,13 @@ def tables(results: list[dict], runs: int, floor: float) -> str:
         out.append(f"| {res['name']} | " + " | ".join(
             f"{p.get(k, 0):.1f}" for k in ("imports", "parse", "key", "lookup", "restore"))
             + f" | {own:.0f} |")
+    out += ["", "Making the checkpoint: which run makes it (a `main` one needs the class "
+            "list of an earlier run) and how long the program stands still in that run, for "
+            "its GC and heap trim, then criu's dump (ms, one run).", "",
+            "| program | made by run | GC | dump |", "|---|---:|---:|---:|"]
+    for res in results:
+        gc, dump = (f"{v:.0f}" if v is not None else "-" for v in res["pause"])
+        out.append(f"| {res['name']} | {res['runs_to_checkpoint']} | {gc} | {dump} |")
     return "\n".join(out) + "\n"
 
 

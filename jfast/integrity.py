@@ -78,7 +78,7 @@ def quick_check(images: Path, meta: dict) -> tuple[str | None, bool]:
     digests: dict[str, str] = meta.get("image_digests") or {}
     sizes: dict[str, int] = meta.get("image_files") or {}
     recorded: dict[str, list[int]] = meta.get("image_stamps") or {}
-    if "image_digests" not in meta or not (digests or meta.get("plain")):
+    if not (digests or meta.get("plain")):       # a plain entry has no images
         return "the entry has no image digests (made by an older jfast)", False
     try:
         found = {e.name: e.stat(follow_symlinks=False) for e in os.scandir(images)}

@@ -3,18 +3,20 @@ is ready, and checkpoint it there without stopping it.
 
 Ready points, from weakest to strongest (DESIGN.md s.4): main-entry (the
 agent pauses the main thread before `main`), the main thread blocking on a
-terminal's stdin (a REPL at its prompt), a listening server socket, and an
-explicit call from the program.
+terminal's stdin (a REPL at its prompt), a server socket about to listen
+(the agent hears of it from the native helper's listen(2); without one,
+jfast polls for a listening socket), and an explicit call from the program.
+Under `JFAST_READY=auto` the first point seen is checkpointed and a
+stronger one later in the same run replaces it, so a server's entry ends at
+its socket, not before its `main`. The agent pauses the program at the
+main-entry, socket and explicit points until the dump is done; for the
+others CRIU's freeze is the pause.
 
 Under `auto`, main-entry needs the class list an earlier run recorded: the
 agent preloads it first, so the checkpoint saves the class loading too, not
 only the JVM's boot (which a restore costs about as much as). When that
 preloading was quick, a restore would start the program no sooner than java
-does: the entry then says so (`plain`) and later runs exec java directly. Under `JFAST_READY=auto` the first point
-seen is checkpointed and a stronger one later in the same run replaces it,
-so a server's entry ends at its listening socket, not before its `main`.
-The agent pauses the program at main-entry and explicit points until the
-dump is done; for the others CRIU's freeze is the pause.
+does: the entry then says so (`plain`) and later runs exec java directly.
 """
 
 from __future__ import annotations
@@ -319,9 +321,7 @@ class ColdRun:
         plan = self.plan
         manifest = {"key": plan.entry.key, "plain": why, "argv": plan.argv, "java": plan.java,
                     "criu_version": plan.criu_version, "material": plan.material}
-        self._publisher = threading.Thread(target=self._publish, name="jfast-publish",
-                                           args=(cache.Pending(plan.entry), claim, "main", manifest))
-        self._publisher.start()
+        self._publish(cache.Pending(plan.entry), claim, "main", manifest)
 
     def _publish(self, pending: cache.Pending, claim: locks.Lock, point: str,
                  manifest: dict) -> None:

@@ -6,8 +6,8 @@ The sandbox's init mounts a private tmpfs on /tmp/.X11-unix (sandbox.py,
 never collide. The program's PID 1000 is first a small shell that starts
 Xvfb without TCP or abstract listeners (`-nolisten local`: the abstract
 namespace is shared by the whole network namespace, so two restored copies
-would collide there), waits for its socket, reports on a status pipe, and
-then execs java. Java keeps PID 1000 and Xvfb is its child, so `criu dump
+would collide there), waits until it accepts connections, reports on a
+status pipe, and then execs java. Java keeps PID 1000 and Xvfb is its child, so `criu dump
 -t 1000` takes both, and signals reach the JVM as before.
 
 A restore leaves the tree stopped; jfast wakes Xvfb first, checks over the
@@ -38,13 +38,19 @@ START_TIMEOUT = 30.0          # Xvfb on a busy machine
 WRAPPER = r"""
 n=$1 xvfb=$2 screen=$3 extra=$4
 shift 4
-# MIT-SHM off: SysV shared memory would live outside the image. GLX off:
-# Mesa's 11 MB would be in every image, and Java 2D draws without it.
-"$xvfb" ":$n" -nolisten tcp -nolisten local -nolock -extension MIT-SHM -extension GLX \
-    -screen 0 "$screen" $extra </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- &
+# An X server whose parent has it ignore SIGUSR1 sends its parent SIGUSR1
+# once it accepts connections (as for xinit); its socket file appears at
+# bind(2), a moment earlier. MIT-SHM off: SysV shared memory would live
+# outside the image. GLX off: Mesa's 11 MB would be in every image, and
+# Java 2D draws without it. jfast's LD_PRELOAD is the JVM's alone.
+up=
+trap 'up=1' USR1
+(trap '' USR1; LD_PRELOAD= exec "$xvfb" ":$n" -nolisten tcp -nolisten local -nolock \
+    -extension MIT-SHM -extension GLX -screen 0 "$screen" $extra \
+    </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&-) &
 x=$!
 i=0
-while [ ! -S "/tmp/.X11-unix/X$n" ]; do
+while [ -z "$up" ]; do
     state=Z
     read -r _ _ state _ 2>/dev/null <"/proc/$x/stat" || state=Z
     if [ "$state" = Z ]; then
@@ -53,11 +59,12 @@ while [ ! -S "/tmp/.X11-unix/X$n" ]; do
     fi
     i=$((i + 1))
     if [ $i -ge 4000 ]; then
-        echo "failed Xvfb opened no socket in 20 s" >&5
+        echo "failed Xvfb was not ready in 20 s" >&5
         exit 125
     fi
     sleep 0.005
 done
+trap - USR1
 echo "ok $x" >&5
 exec 5>&-
 exec "$@"
