@@ -40,12 +40,15 @@ n=$1 xvfb=$2 screen=$3 extra=$4
 shift 4
 # An X server whose parent has it ignore SIGUSR1 sends its parent SIGUSR1
 # once it accepts connections (as for xinit); its socket file appears at
-# bind(2), a moment earlier. MIT-SHM off: SysV shared memory would live
-# outside the image. GLX off: Mesa's 11 MB would be in every image, and
-# Java 2D draws without it. jfast's LD_PRELOAD is the JVM's alone.
+# bind(2), a moment earlier. -noreset: it would send it again after each
+# reset (when its last client goes), to its parent by then: java, which
+# SIGUSR1 kills; a reset would also lose the display's state. MIT-SHM off:
+# SysV shared memory would live outside the image. GLX off: Mesa's 11 MB
+# would be in every image, and Java 2D draws without it. jfast's
+# LD_PRELOAD is the JVM's alone.
 up=
 trap 'up=1' USR1
-(trap '' USR1; LD_PRELOAD= exec "$xvfb" ":$n" -nolisten tcp -nolisten local -nolock \
+(trap '' USR1; LD_PRELOAD= exec "$xvfb" ":$n" -nolisten tcp -nolisten local -nolock -noreset \
     -extension MIT-SHM -extension GLX -screen 0 "$screen" $extra \
     </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&-) &
 x=$!
