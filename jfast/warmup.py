@@ -289,10 +289,19 @@ class ColdRun:
         self.report.timings_ms[f"dump_{point}"] = round((time.monotonic() - t0) * 1000, 2)
         verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
         # Sealing reads and hashes the whole image: the program goes on meanwhile.
-        self._publisher = threading.Thread(target=self._publish,
+        self._publisher = threading.Thread(target=self._publish_behind,
                                            args=(pending, claim, point, manifest),
                                            name="jfast-publish")
         self._publisher.start()
+
+    def _publish_behind(self, *args) -> None:
+        """_publish on a thread that yields the CPU to the program, whose
+        first request or keystroke after the checkpoint is what a user waits for."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:
+            pass
+        self._publish(*args)
 
     def _claim(self, point: str) -> locks.Lock | None:
         """The key's make-lock, or None when another run makes or made the entry."""

@@ -331,7 +331,7 @@ def test_a_class_folder_is_keyed_by_its_classes(runner: Runner, app_dir: Path, t
     shutil.copytree(app_dir, home)
     env = {"JFAST_CACHE_DIR": str(home / ".cache" / "jfast")}
     for i in range(3):
-        (home / "notes.txt").write_text("run %d\n" % i)
+        (home / "notes.txt").write_text(f"run {i}\n")
         res = runner.run([*JFAST, "-cp", ".", "App", "h"], cwd=home, env=env)
         assert (res.stdout, res.returncode) == ("args: h\n", 3), res.stderr
     assert [r["outcome"] for r in runner.reports()] == ["started", "restored", "restored"]
