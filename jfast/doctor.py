@@ -134,10 +134,25 @@ def _cache() -> Check:
     return Check("cache", "ok", detail)
 
 
+def _agent() -> Check:
+    from . import jars
+    try:
+        agent = jars.locate("jfast-agent.jar")
+    except FastPathUnavailable as e:
+        return Check("agent", "fail", str(e), SETUP)
+    native = jars.native_helper()
+    if native is None:
+        return Check("agent", "warn", f"{agent}, without its native helper (no C compiler when "
+                     "it was built): first runs start it as a -javaagent (~40 ms more), a "
+                     "server's socket is polled for, and restored programs keep the first "
+                     "run's directory", "apt-get install gcc libc6-dev, then ./setup.sh install")
+    return Check("agent", "ok", f"{agent}, {native.name}")
+
+
 def checks() -> list[Check]:
     out = [_kernel(), _mode()]
     _criu(out)
-    out += [_sandbox(), _java(), _xvfb(), _cache()]
+    out += [_sandbox(), _java(), _agent(), _xvfb(), _cache()]
     return out
 
 
