@@ -91,10 +91,26 @@ def _native(javac: str, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def native_helper() -> Path | None:
-    """The built JNI helper next to the agent jar, or None."""
+def native_helper(java: str | None = None) -> Path | None:
+    """The built JNI helper next to the agent jar, or None; with `java`,
+    only if that JVM can load it (a 32-bit JVM, say, could not, and with
+    -agentpath it would refuse to start)."""
     path = DATA / NATIVE
-    return path if path.exists() else None
+    if not path.exists():
+        return None
+    if java is not None and _elf_kind(path) != _elf_kind(os.path.realpath(java)):
+        return None
+    return path
+
+
+def _elf_kind(path: Path | str) -> bytes:
+    """ELF class, byte order and machine: what must match to load a library."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return b""
+    return head[4:6] + head[18:20] if head[:4] == b"\x7fELF" else b""
 
 
 def agent_identity(digest, agent: Path) -> str:

@@ -79,7 +79,7 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     digests = cache.FileDigests(root)
     from . import jars
     agent = str(jars.locate("jfast-agent.jar"))
-    native = jars.native_helper()
+    native = jars.native_helper(java)
     agent_id = jars.agent_identity(digests.digest, agent)
     material = cache.key_material(cmd, java, cache.identity(criu_path), io.shape, digests,
                                   env, cwd, agent_id, cwd_in_key=native is None)

@@ -82,7 +82,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     term.restored(meta.get("termios"))
     replay.replay(entry.dir, meta)       # what the cold run printed before its checkpoint
     # The agent wakes on this line; it carries what a fresh run would see.
-    native = jars.native_helper()
+    native = jars.native_helper(meta.get("java"))
     hello = {"cwd": os.getcwd(), "env": env, "native": str(native) if native else None}
     if virtual:              # the program's display is still its private one
         hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}

@@ -99,7 +99,7 @@ class ColdRun:
             self.tee.touch(mode=0o600)
             opts += f",tee={self.tee},teefds={ttys}"
         env = plan.env
-        native = jars.native_helper()
+        native = jars.native_helper(plan.java)
         if native is not None and "," not in f"{native}{plan.agent_jar}":
             # A JVMTI agent starts the Java one: -javaagent would turn off the
             # CDS archive's module graph (~40 ms). Preloaded, the same library

@@ -138,6 +138,18 @@ def test_a_jars_class_path_is_read_from_its_manifest(tmp_path: Path, compression
     assert manifest.class_path(str(tmp_path / "broken.jar")) == []
 
 
+def test_the_native_helper_is_offered_only_to_a_jvm_that_can_load_it(tmp_path: Path):
+    from jfast import jars
+    helper = jars.native_helper()
+    if helper is None:
+        pytest.skip("no native helper was built (no C compiler)")
+    java = tmp_path / "java"
+    java.write_bytes(helper.read_bytes()[:64])          # same ELF class and machine
+    assert jars.native_helper(str(java)) == helper
+    java.write_bytes(b"\x7fELF\x01\x01" + bytes(58))    # a 32-bit JVM
+    assert jars.native_helper(str(java)) is None
+
+
 def test_cache_max_setting():
     assert prune.cap_from_env({}) == 4 << 30
     assert prune.cap_from_env({"JFAST_CACHE_MAX": "500M"}) == 500 << 20
