@@ -67,72 +67,25 @@ def log_tail(path: Path, lines: int = 3) -> str:
     return " | ".join((errors or text)[-lines:])[:400]
 
 
-GATE = Path(__file__).with_name("dump-gate.sh")
+def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
+         externals: list[str]) -> None:
+    """Checkpoint the tree rooted at `pid` (a PID inside the sandbox whose
+    init has host PID `init_pid`), leaving it running. CRIU runs inside the
+    sandbox's namespaces, so they are its own and not part of the image."""
+    from .sandbox import run_inside
 
-
-class Dump:
-    """A checkpoint of the tree rooted at `pid` (a PID inside the sandbox
-    whose init has host PID `init_pid`), leaving it running. CRIU runs
-    inside the sandbox's namespaces, so they are its own and not part of
-    the image.
-
-    `Dump(...)` starts criu at once, as root: it probes the kernel (some
-    50 ms where /run is no tmpfs and criu cannot keep what it learnt) while
-    the agent collects garbage, then waits in its pre-dump action
-    (dump-gate.sh) until `go`. Without root, criu starts at `go`."""
-
-    def __init__(self, criu: str, init_pid: int, pid: int, images: Path, work: Path,
-                 externals: list[str]) -> None:
-        self.init_pid, self.work = init_pid, work
-        self.argv = [criu, "dump", "-t", str(pid), "-D", str(images), "-W", str(work),
-                     "-o", "dump.log", "--leave-running", *COMMON, *_mode()]
-        if not rootless():
-            self.argv.append("--tcp-established")   # TCP repair needs root's CAP_NET_ADMIN
-        for res in externals:
-            self.argv += ["--external", res]
-        self.gate: Path | None = None
-        self.proc = None
-        if not rootless() and os.access(GATE, os.X_OK):
-            self.gate = work / "gate"
-            os.mkfifo(self.gate, 0o600)
-            self._start(["--action-script", str(GATE)], {"JFAST_DUMP_GATE": str(self.gate)})
-
-    def _start(self, extra: list[str], env: dict[str, str]) -> None:
-        from .sandbox import start_inside
-        # Images hold the program's secrets: 0600, not CRIU's 0644.
-        self.proc = start_inside(self.init_pid, [*self.argv, *extra], umask=0o077,
-                                 env={**os.environ, **env})
-
-    def go(self) -> None:
-        """Dump now; raises FastPathUnavailable if criu fails."""
-        if self.proc is None:
-            self._start([], {})
-        code, err = self._finish(b"go\n", 300)
-        if code != 0:
-            detail = log_tail(self.work / "dump.log")
-            raise FastPathUnavailable("criu dump failed", err.strip()[:400]
-                                      if detail == "no log" else detail)
-
-    def cancel(self) -> None:
-        """No dump after all: criu leaves without touching the program."""
-        if self.proc is not None:
-            self._finish(b"stop\n", 60)
-
-    def _finish(self, word: bytes, timeout: float) -> tuple[int, str]:
-        """Say `word` at the gate and wait for criu. Opened read-write, the
-        FIFO never blocks us and keeps the word until the pre-dump action
-        reads it, however late."""
-        assert self.proc is not None
-        fd = None
-        if self.gate is not None:
-            fd = os.open(self.gate, os.O_RDWR | os.O_CLOEXEC)
-            os.write(fd, word)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            if fd is not None:
-                os.close(fd)
-                self.gate.unlink()
+    argv = [criu, "dump", "-t", str(pid), "-D", str(images), "-W", str(work),
+            "-o", "dump.log", "--leave-running", *COMMON, *_mode()]
+    if not rootless():
+        argv.append("--tcp-established")    # TCP repair needs root's CAP_NET_ADMIN
+    for res in externals:
+        argv += ["--external", res]
+    # Images hold the program's secrets: 0600, not CRIU's 0644.
+    code, err = run_inside(init_pid, argv, timeout=300, umask=0o077)
+    if code != 0:
+        detail = log_tail(work / "dump.log")
+        raise FastPathUnavailable("criu dump failed", err.strip()[:400] if detail == "no log"
+                                  else detail)
 
 
 def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,

@@ -346,42 +346,13 @@ def _exec(spawn: Spawn, new_session: bool) -> None:
             os._exit(127)
 
 
-class Inside:
-    """A helper (criu dump) running inside a sandbox's namespaces."""
+def run_inside(init_pid: int, argv: list[str], timeout: float,
+               umask: int = 0o022) -> tuple[int, str]:
+    """Run a helper (criu dump) inside the sandbox's namespaces, with the
+    capabilities they grant when rootless; returns (exit code, stderr)."""
+    import select
+    import time
 
-    def __init__(self, pid: int, err_r: int) -> None:
-        self.pid, self.err_r = pid, err_r
-        self.status: int | None = None
-
-    def running(self) -> bool:
-        if self.status is None:
-            done, status = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                self.status = status
-        return self.status is None
-
-    def wait(self, timeout: float) -> tuple[int, str]:
-        """(exit code, stderr); killed when it outlives `timeout`."""
-        import select
-
-        chunks, end = [], time.monotonic() + timeout
-        while time.monotonic() < end:
-            ready, _, _ = select.select([self.err_r], [], [], end - time.monotonic())
-            chunk = os.read(self.err_r, 65536) if ready else b""
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(self.err_r)
-        if self.running():                  # timed out: the helper dies with its child
-            os.kill(self.pid, signal.SIGKILL)
-            _, self.status = os.waitpid(self.pid, 0)
-        return exit_code(self.status or 0), b"".join(chunks).decode(errors="replace")
-
-
-def start_inside(init_pid: int, argv: list[str], umask: int = 0o022,
-                 env: dict[str, str] | None = None) -> Inside:
-    """Start a helper inside the sandbox's namespaces, with the capabilities
-    they grant when rootless."""
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -399,7 +370,7 @@ def start_inside(init_pid: int, argv: list[str], umask: int = 0o022,
                 if userns.rootless():
                     userns.keep_caps_across_exec()
                 os.umask(umask)
-                os.execve(argv[0], argv, os.environ if env is None else env)
+                os.execv(argv[0], argv)
             _, status = os.waitpid(inner, 0)
             code = exit_code(status)
         except BaseException as e:  # noqa: BLE001 - a forked child must not unwind
@@ -407,7 +378,19 @@ def start_inside(init_pid: int, argv: list[str], umask: int = 0o022,
         finally:
             os._exit(code)
     os.close(err_w)
-    return Inside(pid, err_r)
+    chunks, end = [], time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([err_r], [], [], end - time.monotonic())
+        chunk = os.read(err_r, 65536) if ready else b""
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(err_r)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if not done:                        # timed out: the helper dies with its child
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    return exit_code(status), b"".join(chunks).decode(errors="replace")
 
 
 def _close_quietly(fds: object) -> None:

@@ -261,18 +261,14 @@ class ColdRun:
                 self.report.reason = f"no checkpoint at {point}: {refusal}"
             return
         self.report.ready_point = point
-        pending = dump = None
+        pending = None
         try:
             pending = cache.Pending(plan.entry)
             t0 = time.monotonic()
-            externals = sorted({f.resource for f in self.io.program_side if f.external})
-            # criu starts now and waits at its gate: its kernel probe overlaps the GC.
-            dump = criu.Dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
-                             pending.dir, externals)
             self._collect_garbage()
             self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
             t0 = time.monotonic()
-            read_so_far = self._inputs()          # the program's opens (criu's are not)
+            read_so_far = self._inputs()          # before criu's own opens
             self._termios = terminal.settings()   # what CRIU records too
             if self.tee is not None:           # the agent's whole copy so far: take what is new
                 copy = self.tee.read_bytes()
@@ -280,12 +276,11 @@ class ColdRun:
                 self._tee_seen = len(copy)
             self.output.settle()
             printed = self.output.save(pending.dir)
-            dump, started = None, dump
-            started.go()
+            externals = sorted({f.resource for f in self.io.program_side if f.external})
+            criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
+                      pending.dir, externals)
             manifest = {**self._manifest(point, read_so_far), "output": printed}
         except (FastPathUnavailable, OSError) as e:
-            if dump is not None:
-                dump.cancel()
             self._failed(point, pending, claim, e)
             return
         finally:

@@ -632,31 +632,3 @@ def test_the_terminal_is_current_and_left_sane(runner: Runner, tmp_path: Path, a
                       " -echo\n"                   # the program's own settings, restored
                       "written to /dev/tty\n"      # /dev/tty is the caller's terminal
                       "after: echo\n$")            # and the caller's settings once it ended
-
-
-CHATTY = """
-    public class Chatty {
-        public static void main(String[] args) {
-            String line = "x".repeat(1023);
-            for (int i = 0; i < 1100; i++) System.out.println(line);   // over replay's 1 MiB
-            dev.jfast.Jfast.ready();
-            System.out.println("after");
-        }
-    }
-"""
-
-
-def test_a_checkpoint_given_up_before_its_dump_leaves_no_criu(runner: Runner, tmp_path: Path,
-                                                              api: str):
-    """criu starts ahead of the dump (criu.Dump); when jfast then gives up
-    (here: too much output to replay), criu leaves and the program runs on."""
-    classes = compile_java(tmp_path / "chatty", {"Chatty.java": CHATTY}, api)
-    res = runner.jfast("-cp", f"{classes}:{api}", "Chatty")
-    lines = res.stdout.splitlines()
-    assert (len(lines), lines[-1], res.returncode) == (1101, "after", 0), res.stderr
-    rep = runner.last()
-    assert (rep["outcome"], rep["checkpoint"]) == ("started", "failed"), rep
-    assert "output" in rep["reason"], rep
-    assert runner.entries() == []
-    left = subprocess.run(["pgrep", "-f", str(runner.cache)], capture_output=True, text=True)
-    assert left.stdout == "", "a criu of this run is still there"
