@@ -16,6 +16,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .procfs import children
+
 
 def run_dir(root: Path) -> Path:
     return root / "run"
@@ -91,21 +93,6 @@ def live(root: Path) -> list[dict]:
     return sorted(out, key=lambda r: r.get("since", 0))
 
 
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return kids
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids += [int(c) for c in f.read().split()]
-        except OSError:
-            pass
-    return kids
-
-
 def _pid_in_namespace(pid: int) -> int | None:
     """The PID a process has in its own (innermost) pid namespace."""
     try:
@@ -121,9 +108,9 @@ def _pid_in_namespace(pid: int) -> int | None:
 def sandbox_of(jfast_pid: int) -> dict:
     """{'init': host PID of the sandbox's init, 'program': host PID of the
     program} for a jfast process (jfast -> holder -> init -> program)."""
-    for holder in _children(jfast_pid):
-        for init in _children(holder):
+    for holder in children(jfast_pid):
+        for init in children(holder):
             if _pid_in_namespace(init) == 1:
-                programs = _children(init)
+                programs = children(init)
                 return {"init": init, "program": programs[-1] if programs else None}
     return {"init": None, "program": None}

@@ -24,6 +24,7 @@ import time
 from . import userns
 from .errors import FastPathUnavailable
 from .libc import check, libc
+from .procfs import thread_files
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -125,16 +126,9 @@ class Sandbox:
         pid = self.program_pid()
         end = time.monotonic() + timeout
         while pid is not None and time.monotonic() < end:
-            try:
-                tasks = os.listdir(f"/proc/{pid}/task")
-                states = []
-                for tid in tasks:
-                    with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                        states.append(f.read().rsplit(")", 1)[1].split()[0])
-            except OSError:
-                return                          # gone
-            if all(st in "tTXZ" for st in states):
-                return
+            stats = thread_files(pid, "stat")
+            if stats is None or all(st.rsplit(")", 1)[1].split()[0] in "tTXZ" for st in stats):
+                return                          # gone, or stopped
             time.sleep(0.001)
 
     def send_signal(self, sig: int) -> None:

@@ -31,6 +31,7 @@ from . import cache, criu, inputs, jars, locks, replay, stdio, terminal, trust
 from .displayrun import ColdDisplay
 from .errors import FastPathUnavailable
 from .log import verbose
+from .procfs import thread_files
 from .ready import CMD_FD, EV_FD, RANK
 from .report import Report
 from .sandbox import PROGRAM_PID, Sandbox, Spawn
@@ -460,16 +461,8 @@ def _listening(pid: int, before: set) -> str | None:
 
 def _reading_stdin(pid: int) -> bool:
     """Whether a thread of the program sits in read(0, ...)."""
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
-                fields = f.read().split()
-        except OSError:
-            continue
+    for text in thread_files(pid, "syscall") or []:
+        fields = text.split()
         if len(fields) > 1 and fields[0] == "0" and fields[1] == "0x0":
             return True
     return False

@@ -22,6 +22,8 @@ import re
 import socket
 import struct
 
+from .procfs import tree
+
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
@@ -88,25 +90,6 @@ def _parse_unix(msg: bytes) -> UnixSocket:
             peer = struct.unpack_from("=I", payload)[0]
         pos += (alen + 3) & ~3
     return UnixSocket(inode, name, peer)
-
-
-def tree(pid: int) -> list[int]:
-    """`pid` and all its descendants (host PIDs)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-            except OSError:
-                continue
-    return out
 
 
 def socket_inodes(pids: list[int]) -> dict[int, int]:

@@ -111,7 +111,7 @@ def resume(init_pid: int, program_pid: int, number: int, window: int | None) -> 
     """Wake a restored tree that CRIU left stopped: Xvfb first, then, once
     the display answers with the program's window in place, everything
     else. Raises FastPathUnavailable (the tree still stopped) otherwise."""
-    from .xguard import tree
+    from .procfs import tree
 
     pids = tree(program_pid)
     servers = [p for p in pids if _comm(p) == "Xvfb"]
