@@ -117,7 +117,7 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         verbose(f"restoring {entry.key}")
         report.ready_point = meta.get("ready_point")
         with runs.registered(root, "restored", entry.key, cmd.argv, screen.shown(meta)):
-            code = restore(entry, meta, criu_path, io, env, report)
+            code = restore(entry, meta, criu_path, io, env, report, native)
     else:
         if not cache.writable(root):
             raise set_aside or FastPathUnavailable("cache is read-only",
@@ -126,6 +126,7 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
 
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
                            criu_version=criu.require_usable(criu_path), agent_jar=agent,
+                           native=native,
                            ready=ready, material=material, display=screen,
                            replace=bool(stale))
         verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready}, "

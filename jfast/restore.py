@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
-from . import cache, criu, jars, kdat, replay, terminal
+from . import cache, criu, kdat, replay, terminal
 from .errors import FastPathUnavailable
 from .ready import CMD_FD, EV_FD
 from .report import Report
@@ -27,7 +28,9 @@ def inherit_list(meta: dict) -> list[tuple[int, str]]:
 
 
 def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
-            env: dict[str, str], report: Report) -> int:
+            env: dict[str, str], report: Report, native: Path | None) -> int:
+    """Restore the entry's checkpoint; `native` is the agent's JNI helper
+    when this JVM can load it (jars.native_helper)."""
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
     work = cache.scratch(entry.root, "restore.")
@@ -82,7 +85,6 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     term.restored(meta.get("termios"))
     replay.replay(entry.dir, meta)       # what the cold run printed before its checkpoint
     # The agent wakes on this line; it carries what a fresh run would see.
-    native = jars.native_helper(meta.get("java"))
     hello = {"cwd": os.getcwd(), "env": env, "native": str(native) if native else None}
     if virtual:              # the program's display is still its private one
         hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}

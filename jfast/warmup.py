@@ -26,6 +26,7 @@ import select
 import selectors
 import threading
 import time
+from pathlib import Path
 
 from . import cache, criu, inputs, jars, locks, replay, stdio, terminal, trust
 from .displayrun import ColdDisplay
@@ -46,8 +47,8 @@ class Plan:
     """Everything a cold run needs to know, worked out by the launcher."""
 
     def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: cache.Entry,
-                 criu: str, criu_version: str, agent_jar: str, ready: str,
-                 material: dict, display=None, replace: bool = False) -> None:
+                 criu: str, criu_version: str, agent_jar: str, native: Path | None,
+                 ready: str, material: dict, display=None, replace: bool = False) -> None:
         self.java = java
         self.argv = argv               # the user's java arguments, unchanged
         self.env = env
@@ -55,6 +56,7 @@ class Plan:
         self.criu = criu
         self.criu_version = criu_version
         self.agent_jar = agent_jar
+        self.native = native           # the agent's JNI helper, if this JVM can load it
         self.ready = ready             # JFAST_READY
         self.material = material       # the key material, kept in the manifest
         self.display = display         # display.DisplayPlan (JFAST_DISPLAY)
@@ -100,7 +102,7 @@ class ColdRun:
             self.tee.touch(mode=0o600)
             opts += f",tee={self.tee},teefds={ttys}"
         env = plan.env
-        native = jars.native_helper(plan.java)
+        native = plan.native
         if native is not None and "," not in f"{native}{plan.agent_jar}":
             # A JVMTI agent starts the Java one: -javaagent would turn off the
             # CDS archive's module graph (~40 ms). Preloaded, the same library
@@ -328,10 +330,8 @@ class ColdRun:
             return
         self.report.reason = f"no checkpoint: {why}"
         verbose(self.report.reason)
-        plan = self.plan
-        manifest = {"key": plan.entry.key, "plain": why, "argv": plan.argv, "java": plan.java,
-                    "criu_version": plan.criu_version, "material": plan.material}
-        self._publish(cache.Pending(plan.entry), claim, "main", manifest)
+        self._publish(cache.Pending(self.plan.entry), claim, "main",
+                      {**self._made_by(), "plain": why})
 
     def _publish(self, pending: cache.Pending, claim: locks.Lock, point: str,
                  manifest: dict) -> None:
@@ -389,22 +389,23 @@ class ColdRun:
                 return
         verbose("the agent did not answer the GC request; dumping as it is")
 
+    def _made_by(self) -> dict:
+        """What every entry's manifest says of the run that made it."""
+        plan = self.plan
+        return {"key": plan.entry.key, "argv": plan.argv, "java": plan.java,
+                "criu_version": plan.criu_version, "material": plan.material}
+
     def _manifest(self, point: str, read_so_far: dict) -> dict:
         return {
-            "key": self.plan.entry.key,
+            **self._made_by(),
             "ready_point": point,
-            "argv": self.plan.argv,
-            "java": self.plan.java,
-            "criu_version": self.plan.criu_version,
             "stdio": [{"fd": f.fd, "kind": f.kind, "resource": f.resource}
                       for f in self.io.program_side],
             "pipes": self.pipes,
-            "material": self.plan.material,
             "display": self.display.manifest(),
             "inputs": read_so_far,
             "termios": self._termios,
         }
-
 
     def _inputs(self) -> dict:
         """What a restore checks first: the directory CRIU reopens as the
