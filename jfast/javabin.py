@@ -58,3 +58,12 @@ def jdk_release(java: str) -> dict[str, str]:
     except OSError:
         pass
     return out
+
+
+def feature_version(java: str) -> int | None:
+    """The JDK's feature release (8, 11, 17, 21...), from its `release` file."""
+    parts = jdk_release(java).get("java_version", "").split(".")
+    if parts[0] == "1" and len(parts) > 1:     # 1.8.0_402 is 8
+        parts = parts[1:]
+    head = parts[0].split("-")[0].split("+")[0]
+    return int(head) if head.isdigit() else None

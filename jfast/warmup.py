@@ -31,6 +31,7 @@ from pathlib import Path
 from . import cache, criu, inputs, jars, locks, replay, stdio, terminal, trust
 from .displayrun import ColdDisplay
 from .errors import FastPathUnavailable
+from .javabin import feature_version
 from .log import verbose
 from .procfs import thread_files
 from .ready import CMD_FD, EV_FD, RANK
@@ -41,6 +42,16 @@ from .sandbox import PROGRAM_PID, Sandbox, Spawn
 # restore costs some 50 ms more than the JVM's own boot (bench/startup.py:
 # hello world, 16 ms of preloading, restores in 115 ms against java's 36).
 MAIN_GAIN_MS = 60
+
+# HotSpot maps its CDS archive at a random address and patches every pointer
+# in it (ArchiveRelocationMode=1, the default since JDK 20 and in Debian's
+# 17.0.15): some 12 MiB of pages dirtied, dumped into every image and read
+# back by every restore. Mapped at the address it was built for, its
+# read-only half stays clean file pages that a restore maps from the page
+# cache. A restore puts the program at the checkpoint's addresses anyway.
+# The flag exists from JDK 14; later JDKs are added once tried.
+CDS_AT_BASE = ["-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0"]
+CDS_AT_BASE_JDKS = range(14, 27)
 
 
 class Plan:
@@ -115,7 +126,10 @@ class ColdRun:
             agent = f"-agentpath:{native}={plan.agent_jar},{opts}"
         else:
             agent = f"-javaagent:{plan.agent_jar}={opts}"
-        argv = [plan.java, agent, "-XX:-UsePerfData", *plan.argv]
+        tuning = ["-XX:-UsePerfData"]
+        if feature_version(plan.java) in CDS_AT_BASE_JDKS:
+            tuning += CDS_AT_BASE
+        argv = [plan.java, agent, *tuning, *plan.argv]
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
         self.display = ColdDisplay(plan.display, plan.ready)
         argv, env, fds = self.display.spawn(argv, env, fds)

@@ -529,11 +529,14 @@ def test_prune_by_age_and_clear(runner: Runner, app_dir: Path):
 @real
 def test_size_cap_evicts_least_recently_used(runner: Runner, app_dir: Path):
     runner.at_main()
-    env = {"JFAST_CACHE_MAX": "30M"}               # one App checkpoint (about 20 MiB) fits
+    env: dict[str, str] = {}
     for word in ("first", "second"):
         res = runner.jfast("-cp", str(app_dir), "App", word, env=env)
         assert (res.stdout, res.returncode) == (f"args: {word}\n", 3)
         assert runner.last()["checkpoint"] == "created"
+        # A cap one App checkpoint fits under, and two do not.
+        one = sum(f.stat().st_size for f in runner.entries()[0].rglob("*") if f.is_file())
+        env = {"JFAST_CACHE_MAX": str(one * 3 // 2)}
     assert [p.name for p in runner.entries()] == [runner.last()["key"]]
 
     res = runner.jfast("-cp", str(app_dir), "App", "third", env={"JFAST_CACHE_MAX": "1M"})
