@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink
 
-from jfast import cachecmd, integrity, locks, manifest, prune, trust, units
+from jfast import cache, cachecmd, integrity, locks, manifest, prune, trust, units
 from jfast.errors import FastPathUnavailable
 from jfast.inventory import Item, scan
 
@@ -148,6 +148,20 @@ def test_the_native_helper_is_offered_only_to_a_jvm_that_can_load_it(tmp_path: P
     assert jars.native_helper(str(java)) == helper
     java.write_bytes(b"\x7fELF\x01\x01" + bytes(58))    # a 32-bit JVM
     assert jars.native_helper(str(java)) is None
+
+
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/cache", "relative/cache"])
+@pytest.mark.parametrize("home", ["/home/ada", None])
+def test_the_default_cache_is_where_platformdirs_puts_it(monkeypatch, xdg, home):
+    import platformdirs
+
+    monkeypatch.delenv("JFAST_CACHE_DIR", raising=False)
+    for name, value in (("XDG_CACHE_HOME", xdg), ("HOME", home)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert cache.cache_dir() == Path(platformdirs.user_cache_dir("jfast", appauthor=False))
 
 
 def test_cache_max_setting():
