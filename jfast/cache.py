@@ -21,7 +21,6 @@ costs a stat per file, not a re-hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from . import __version__, integrity, locks, trust
 from .javacli import JavaCommand
+from .sha256 import sha256
 
 # Environment variables that shape the JVM as it starts (options, class
 # path, locale and encodings, time zone, native library path, the dynamic
@@ -150,7 +150,7 @@ def _dir_digest(path: str) -> str:
     cache under `-cp .` in a home folder) change from run to run, and a
     resource a program read before its checkpoint is checked as one of its
     inputs. Folders whose names cannot be a package are not walked."""
-    h = hashlib.sha256()
+    h = sha256()
     for dirpath, dirnames, filenames in os.walk(path):
         dirnames[:] = sorted(d for d in dirnames if d.replace("$", "_").isidentifier())
         for name in sorted(filenames):
@@ -170,7 +170,7 @@ def _cpu_flags() -> str:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("flags"):
-                    return hashlib.sha256(line.encode()).hexdigest()[:16]
+                    return sha256(line.encode()).hexdigest()[:16]
     except OSError:
         pass
     return "unknown"
@@ -220,7 +220,7 @@ def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
 
 def key_of(material: dict) -> str:
     blob = json.dumps(material, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:32]
+    return sha256(blob).hexdigest()[:32]
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -20,7 +20,6 @@ files and the account and linker databases are left out.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import select
 import stat
@@ -29,6 +28,7 @@ import threading
 
 from .libc import check, libc
 from .log import verbose
+from .sha256 import sha256
 
 FAN_CLOEXEC, FAN_NONBLOCK, FAN_UNLIMITED_QUEUE = 0x1, 0x2, 0x10
 FAN_MODIFY, FAN_CLOSE_WRITE, FAN_OPEN, FAN_Q_OVERFLOW = 0x2, 0x8, 0x20, 0x4000
@@ -59,7 +59,7 @@ def identity(st: os.stat_result) -> list:
 def _digest(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
-            return hashlib.sha256(f.read(DIGEST_LIMIT + 1)).hexdigest()
+            return sha256(f.read(DIGEST_LIMIT + 1)).hexdigest()
     except OSError:
         return None
 

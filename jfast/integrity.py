@@ -20,7 +20,6 @@ for a block); file systems with checksums (btrfs, zfs) catch that.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -31,6 +30,8 @@ HASH = "sha256"
 
 def digest(path: Path | str, algorithm: str = HASH) -> str:
     """A file's content digest, read in 1 MiB steps."""
+    import hashlib  # not on a restore's way: it loads OpenSSL (jfast/sha256.py)
+
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):

@@ -16,10 +16,10 @@ restored program sees the host's /run.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 
 from .libc import libc
+from .sha256 import sha256
 
 TMPFS_MAGIC = 0x01021994
 RUN = "/run"
@@ -64,7 +64,7 @@ def plan(root: str, criu_identity: str) -> Plan | None:
         return None
     with open("/proc/sys/kernel/random/boot_id") as f:
         boot = f.read().strip()
-    criu = hashlib.sha256(criu_identity.encode()).hexdigest()[:16]
+    criu = sha256(criu_identity.encode()).hexdigest()[:16]
     folder = os.path.join(root, "criu")
     facts = os.path.join(folder, f"{KDAT}.{boot}.{criu}")
     if not os.path.exists(facts):

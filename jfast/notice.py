@@ -3,18 +3,18 @@ off for them and how to turn it on. A marker file per message remembers."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from . import cache
 from .log import warn
+from .sha256 import sha256
 
 
 def once(message: str) -> None:
     try:
         folder = cache.cache_dir() / "notices"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        marker = folder / hashlib.sha256(message.encode()).hexdigest()[:16]
+        marker = folder / sha256(message.encode()).hexdigest()[:16]
         os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         return
