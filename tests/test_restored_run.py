@@ -437,8 +437,10 @@ def test_exit_status_is_javas(runner: Runner, tmp_path: Path, how: str):
 
 
 def _killed_with(runner: Runner, launcher: list[str], args: list[str], sig: int) -> int:
+    # Under nohup (SIGHUP ignored, and inherited so) java would ignore it too.
     proc = subprocess.Popen([*launcher, *args], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            env=runner.env, text=True)
+                            env=runner.env, text=True,
+                            preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "sleeping\n"
         proc.send_signal(sig)
