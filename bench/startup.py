@@ -489,9 +489,9 @@ def tables(results: list[dict], runs: int, floor: float) -> str:
                          f"**{med / base:.2f}**")
         out.append(f"| {res['name']} | " + " | ".join(cells)
                    + f" | {res['image'] / 2**20:.0f} MiB | {res['ready_point']} |")
-    out += ["", "Peak memory of the whole process tree (median, MiB): resident size; for "
-            "jfast's own Python processes, which share most of their pages, proportional "
-            "size.", "",
+    out += ["", ("Peak memory of the whole process tree (median, MiB): resident size; for "
+                 "jfast's own Python processes, which share most of their pages, proportional "
+                 "size."), "",
             "| program | " + " | ".join(ROWS) + " |", "|---|" + "---:|" * len(ROWS)]
     for res in results:
         out.append(f"| {res['name']} | " + " | ".join(
