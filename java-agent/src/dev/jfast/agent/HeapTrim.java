@@ -17,10 +17,10 @@ import java.lang.management.ManagementFactory;
  * background thread about 100 ms later, so the trim waits, bounded, until
  * the resident size stops falling.
  *
- * Measured and left out: trimming glibc's malloc arenas (the JVM's
- * System.trim_native_heap command, reached through the platform MBean
- * server) took 108 ms and did not make the image of a JDK HttpServer
- * smaller.
+ * Then glibc's malloc arenas give back their free pages (malloc_trim
+ * through the native helper): under 1 ms, 1-2 MiB less image for Jetty and
+ * 4 MiB for the demo. The JVM's own System.trim_native_heap command does
+ * the same, but reached through the platform MBean server it took 108 ms.
  */
 final class HeapTrim {
 
@@ -57,9 +57,14 @@ final class HeapTrim {
         if (released > MIN_WAIT_BYTES) {
             awaitUncommit(rss);
         }
+        long t3 = System.nanoTime();
+        long beforeMalloc = residentPages();
+        int trimmed = Native.loaded() ? Native.trimMalloc() : -1;
+        long mallocPages = trimmed < 0 ? 0 : beforeMalloc - residentPages();
         Agent.log("trim: setup " + (t1 - t0) / 1000000 + " ms, gc " + (t2 - t1) / 1000000
-                + " ms, uncommit wait " + (System.nanoTime() - t2) / 1000000 + " ms, released "
-                + (released >> 20) + " MiB");
+                + " ms, uncommit wait " + (t3 - t2) / 1000000 + " ms, released "
+                + (released >> 20) + " MiB; malloc_trim " + (System.nanoTime() - t3) / 1000000
+                + " ms, " + (trimmed < 0 ? "not run" : (mallocPages >> 8) + " MiB"));
     }
 
     /** Waits until the resident size has fallen and then held for two polls. */

@@ -77,6 +77,11 @@ final class Native {
         return openPackage0(from, pkg, to) == 0;
     }
 
+    /** glibc's malloc_trim(0): 1 released memory, 0 none, -1 no such call. */
+    static int trimMalloc() {
+        return trimMalloc0();
+    }
+
     /** Every loaded class (JVMTI), or null. */
     static Class<?>[] loadedClasses() {
         return loadedClasses0();
@@ -87,6 +92,8 @@ final class Native {
     private static native Class<?>[] loadedClasses0();
 
     private static native void armListen0();
+
+    private static native int trimMalloc0();
 
     private static native int chdir0(byte[] path);
 
