@@ -437,10 +437,14 @@ def test_exit_status_is_javas(runner: Runner, tmp_path: Path, how: str):
 
 
 def _killed_with(runner: Runner, launcher: list[str], args: list[str], sig: int) -> int:
-    # Under nohup (SIGHUP ignored, and inherited so) java would ignore it too.
-    proc = subprocess.Popen([*launcher, *args], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            env=runner.env, text=True,
-                            preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
+    # Under nohup, SIGHUP is ignored, and so for the child too, and java would
+    # ignore it. A handler here is reset to the default by the child's exec.
+    old = signal.signal(sig, lambda *_: None)
+    try:
+        proc = subprocess.Popen([*launcher, *args], stdout=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, env=runner.env, text=True)
+    finally:
+        signal.signal(sig, old)
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "sleeping\n"
         proc.send_signal(sig)
