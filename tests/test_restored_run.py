@@ -577,8 +577,11 @@ def test_a_repl_on_a_terminal_behaves_as_under_java(runner: Runner, tmp_path: Pa
                            ("jfast restored", f"{bindir}:{plain_path}")):
             sock = f"jfast-restored-{os.getpid()}-{len(socks)}"
             socks.append(sock)
-            statuses[name] = _repl_session(sock, path, runner.env, jython,
-                                           fresh=name != "jfast restored")
+            try:
+                statuses[name] = _repl_session(sock, path, runner.env, jython,
+                                               fresh=name != "jfast restored")
+            except AssertionError as e:     # what jfast did, for a failure seen once
+                raise AssertionError(f"{name}: {e}\nreports: {runner.reports()}") from None
             tmux(sock, "kill-server")
     finally:
         for sock in socks:
