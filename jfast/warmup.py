@@ -32,7 +32,7 @@ from . import cache, criu, inputs, jars, locks, replay, stdio, terminal, trust
 from .displayrun import ColdDisplay
 from .errors import FastPathUnavailable
 from .javabin import feature_version
-from .log import verbose
+from .log import VERBOSE, verbose
 from .procfs import thread_files
 from .ready import CMD_FD, EV_FD, RANK
 from .report import Report
@@ -103,6 +103,8 @@ class ColdRun:
         cmd_r, cmd_w = os.pipe()
         self.pipes = {"ev": pipe_resource(ev_r), "cmd": pipe_resource(cmd_r)}
         opts = f"ev={EV_FD},cmd={CMD_FD},ready={plan.ready},record={plan.entry.classes}"
+        if VERBOSE:
+            opts += ",verbose=1"
         if plan.entry.classes.exists() and not trust.problem(plan.entry.classes):
             opts += f",preload={plan.entry.classes}"
         # A terminal gets no relay: the agent records what Java prints on it.

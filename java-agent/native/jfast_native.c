@@ -194,6 +194,41 @@ Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
     return 0;
 }
 
+/*
+ * Native.dropPreload0: takes `lib` (NUL-terminated) off the front of
+ * LD_PRELOAD in the C environment. True when `process_env`
+ * (java.lang.ProcessEnvironment, loaded, maybe not initialized) has not yet
+ * copied that environment: System.getenv will then never show the entry.
+ * False when it has, or JVMTI cannot tell, and Java's copy needs the change too.
+ */
+JNIEXPORT jboolean JNICALL
+Java_dev_jfast_agent_Native_dropPreload0(JNIEnv *env, jclass cls, jbyteArray lib,
+                                         jclass process_env)
+{
+    jbyte *prefix = (*env)->GetByteArrayElements(env, lib, NULL);
+    const char *value = getenv("LD_PRELOAD");
+    jint status = 0;
+    size_t len;
+    if (prefix == NULL)
+        return JNI_FALSE;
+    len = strlen((const char *)prefix);
+    if (value != NULL && strncmp(value, (const char *)prefix, len) == 0
+        && (value[len] == '\0' || value[len] == ':')) {
+        char *rest = strdup(value[len] == ':' ? value + len + 1 : value + len);
+        if (rest != NULL && *rest != '\0')
+            setenv("LD_PRELOAD", rest, 1);
+        else if (rest != NULL)
+            unsetenv("LD_PRELOAD");
+        free(rest);
+    }
+    (*env)->ReleaseByteArrayElements(env, lib, prefix, JNI_ABORT);
+    /* Checked after the change: a copy made before it shows as initialized. */
+    if (jvmti == NULL || process_env == NULL
+        || (*jvmti)->GetClassStatus(jvmti, process_env, &status) != JVMTI_ERROR_NONE)
+        return JNI_FALSE;
+    return (status & JVMTI_CLASS_STATUS_INITIALIZED) ? JNI_FALSE : JNI_TRUE;
+}
+
 /* Native.openPackage0: opens `package` of `from` to `to`; a JVMTI error code. */
 JNIEXPORT jint JNICALL
 Java_dev_jfast_agent_Native_openPackage0(JNIEnv *env, jclass cls, jobject from,

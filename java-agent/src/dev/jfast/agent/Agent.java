@@ -15,7 +15,7 @@ import java.util.Map;
  * {@code -agentpath:libjfast.so=agent.jar,OPTIONS} (see jfast_native.c) or,
  * without its native library, {@code -javaagent:agent.jar=OPTIONS}, where
  * OPTIONS are {@code ev=<fd>,cmd=<fd>[,ready=<mode>][,preload=<path>]
- * [,record=<path>][,native=<path>][,listen=1][,tee=<path>,teefds=<12>]}.
+ * [,record=<path>][,native=<path>][,listen=1][,tee=<path>,teefds=<12>][,verbose=1]}.
  *
  * <ul>
  * <li>{@code ev}: an inherited pipe fd the agent writes events to
@@ -42,11 +42,12 @@ import java.util.Map;
  *     program's environment loses that LD_PRELOAD entry.</li>
  * <li>{@code tee}, {@code teefds}: System.out (1) and/or System.err (2), on a
  *     terminal, are copied into that file until the dump ({@link EarlyOutput}).</li>
+ * <li>{@code verbose=1}: jfast runs with JFAST_VERBOSE.</li>
  * </ul>
  *
  * <p>Values cannot contain commas. Without usable ev and cmd fds the agent
- * does nothing at all. It never throws and prints nothing unless
- * {@code JFAST_VERBOSE=1} (system property or environment).
+ * does nothing at all. It never throws and prints nothing unless verbose
+ * (the option, or the system property {@code JFAST_VERBOSE=1}).
  *
  * <p>This runs in every JVM jfast starts, so it is kept cheap on purpose:
  * no lambdas, streams, regex or formatting, and few classes.
@@ -99,6 +100,7 @@ public final class Agent {
         String teeFds = "";
         String nativeLib = null;
         boolean listen = false;
+        StringBuilder ignored = new StringBuilder();
         if (args != null) {
             int pos = 0;
             int n = args.length();
@@ -133,10 +135,15 @@ public final class Agent {
                     tee = value;
                 } else if (key.equals("teefds")) {
                     teeFds = value;
+                } else if (key.equals("verbose")) {
+                    verbose = verbose || value.equals("1");
                 } else {
-                    log("ignoring agent option " + key);
+                    ignored.append(' ').append(key);
                 }
             }
+        }
+        if (ignored.length() > 0) {
+            log("ignoring agent options" + ignored);
         }
         int evFd = parseFd(ev);
         int cmdFd = parseFd(cmd);
@@ -172,11 +179,10 @@ public final class Agent {
         }
         ReadyPoint.init(out);
         boolean haveNative = nativeLib != null && nativeLib.length() > 0 && Native.load(nativeLib);
-        Internals.open(inst);
         if (listen && haveNative) {
-            watchListen(nativeLib);
+            watchListen(nativeLib, inst);
         }
-        Control control = new Control(in, "/proc/self/fd/" + cmdFd);
+        Control control = new Control(in, "/proc/self/fd/" + cmdFd, inst);
         control.start();
         // A String marker only: a non-String property value breaks
         // Properties.list/store. Jfast.ready() calls explicitReady() by name.
@@ -199,10 +205,15 @@ public final class Agent {
      * jfast) and takes it out of LD_PRELOAD, so the program and its children
      * see the environment they would under java.
      */
-    private static void watchListen(String lib) {
+    private static void watchListen(String lib, Instrumentation inst) {
         if (socketPoint) {
             Native.armListen();
         }
+        if (Native.dropPreload(lib)) {
+            return;             // before Java read the environment: nothing else to do
+        }
+        log("the environment was read before the agent: updating Java's copy");
+        Internals.open(inst);   // FreshRun updates it through JDK internals
         Map<String, String> env = new HashMap<String, String>(System.getenv());
         String value = env.get("LD_PRELOAD");
         if (value != null && value.startsWith(lib)) {
@@ -379,13 +390,14 @@ public final class Agent {
         }
     }
 
+    /**
+     * -DJFAST_VERBOSE=1; jfast passes its own JFAST_VERBOSE as the verbose
+     * option. Not System.getenv: that would copy the C environment before
+     * watchListen takes jfast's library out of it.
+     */
     private static boolean isVerbose() {
         try {
-            String v = System.getProperty("JFAST_VERBOSE");
-            if (v == null) {
-                v = System.getenv("JFAST_VERBOSE");
-            }
-            return "1".equals(v);
+            return "1".equals(System.getProperty("JFAST_VERBOSE"));
         } catch (Throwable t) {
             return false;
         }

@@ -3,6 +3,7 @@ package dev.jfast.agent;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.instrument.Instrumentation;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -16,13 +17,19 @@ final class Control extends Thread {
 
     private final InputStream in;
     private final String path;
+    private final Instrumentation inst;
     private volatile boolean stopping;
 
-    /** Reads {@code in}, which was opened from {@code path} (/proc/self/fd/N). */
-    Control(InputStream in, String path) {
+    /**
+     * Reads {@code in}, which was opened from {@code path} (/proc/self/fd/N),
+     * after opening the JDK internals (with {@code inst} under -javaagent):
+     * commands come in order, so the opens are done before any dump.
+     */
+    Control(InputStream in, String path, Instrumentation inst) {
         super("jfast-control");
         this.in = in;
         this.path = path;
+        this.inst = inst;
         setDaemon(true);
     }
 
@@ -56,6 +63,7 @@ final class Control extends Thread {
 
     @Override
     public void run() {
+        Internals.open(inst);
         try {
             byte[] buf = new byte[1024];
             int len = 0;

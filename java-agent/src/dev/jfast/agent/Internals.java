@@ -32,11 +32,19 @@ final class Internals {
     private Internals() {
     }
 
+    private static boolean opened;
+
     /**
      * Opens the java.base packages above to the agent's module, through the
-     * Instrumentation of a -javaagent or else JVMTI (Native).
+     * Instrumentation of a -javaagent or else JVMTI (Native); once. It costs
+     * some 11 ms (the JDK's first lambda, in Module), so the control thread
+     * does it while the program starts, before any checkpoint.
      */
-    static void open(Instrumentation inst) {
+    static synchronized void open(Instrumentation inst) {
+        if (opened) {
+            return;
+        }
+        opened = true;
         try {
             Module base = Object.class.getModule();
             Module me = Internals.class.getModule();

@@ -77,6 +77,21 @@ final class Native {
         return openPackage0(from, pkg, to) == 0;
     }
 
+    /**
+     * Takes {@code lib} off the front of LD_PRELOAD in the C environment.
+     * True when Java had not yet copied that environment (System.getenv reads
+     * it once, on first use), so Java's view needs no change either.
+     */
+    static boolean dropPreload(String lib) {
+        Class<?> processEnv;
+        try {
+            processEnv = Class.forName("java.lang.ProcessEnvironment", false, null);
+        } catch (Throwable t) {
+            processEnv = null;
+        }
+        return dropPreload0(cString(lib), processEnv);
+    }
+
     /** glibc's malloc_trim(0): 1 released memory, 0 none, -1 no such call. */
     static int trimMalloc() {
         return trimMalloc0();
@@ -94,6 +109,8 @@ final class Native {
     private static native void armListen0();
 
     private static native int trimMalloc0();
+
+    private static native boolean dropPreload0(byte[] lib, Class<?> processEnv);
 
     private static native int chdir0(byte[] path);
 
