@@ -580,8 +580,10 @@ def test_a_repl_on_a_terminal_behaves_as_under_java(runner: Runner, tmp_path: Pa
             try:
                 statuses[name] = _repl_session(sock, path, runner.env, jython,
                                                fresh=name != "jfast restored")
-            except AssertionError as e:     # what jfast did, for a failure seen once
-                raise AssertionError(f"{name}: {e}\nreports: {runner.reports()}") from None
+            except AssertionError as e:     # what jfast did, for a failure seen twice
+                live = runner.jfast("ps").stdout
+                raise AssertionError(f"{name}: {e}\nreports: {runner.reports()}\n"
+                                     f"jfast ps: {live}") from None
             tmux(sock, "kill-server")
     finally:
         for sock in socks:
