@@ -524,14 +524,26 @@ def _status(sock: str, n: int) -> str:
     return re.findall(rf"STATUS{n}:(\d+)\n", tmux_wait(sock, rf"STATUS{n}:\d+\n\$$"))[-1]
 
 
+def _wait_for_jfast(env: dict[str, str], timeout: float = 60) -> None:
+    """Until jfast runs a program. Keys typed earlier reach the terminal
+    while bash's line editor still has it, unechoed, and are then lost to
+    java as well (tried by hand: jython under plain java never answers them)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        res = subprocess.run([*JFAST, "ps"], capture_output=True, text=True, env=env, check=False)
+        if len(res.stdout.strip().splitlines()) > 1:     # a line under the header
+            return
+        time.sleep(0.05)
+    raise AssertionError("jfast never started the program")
+
+
 def _repl_session(sock: str, path: str, env: dict[str, str], jython: str,
                   fresh: bool) -> list[str]:
     """In an interactive bash on a tmux terminal: start the REPL, use it,
     stop it with Ctrl-Z and bring it back, interrupt it with Ctrl-C; then
     start it again and leave with exit(5). Returns the exit statuses. A
-    restored REPL does not show its first prompt (known limit: output to a
-    terminal before the ready point is not replayed), so only a `fresh`
-    first start is waited for by its prompt."""
+    `fresh` first start is waited for by its prompt (and its checkpoint); a
+    restored one is typed to as soon as jfast runs it, perhaps mid-restore."""
     exports = " ".join(f"{k}={v!r}" for k, v in env.items()
                        if k.startswith("JFAST_") or k in ("HOME", "LANG"))
     tmux(sock, "new-session", "-d", "-s", "t", "-x", "150", "-y", "50",
@@ -543,6 +555,8 @@ def _repl_session(sock: str, path: str, env: dict[str, str], jython: str,
     if fresh:
         tmux_wait(sock, ">>>$")
         time.sleep(2)                   # a cold run takes its checkpoint at the prompt now
+    else:
+        _wait_for_jfast(env)
     _type(sock, "6*7", "Enter")
     tmux_wait(sock, r"\b42\n")
     _type(sock, "C-z")                  # job control: stop it, then bring it back
