@@ -180,9 +180,11 @@ def _jars_identity(cmd: JavaCommand, cwd: str) -> str | None:
 
 
 def _scan_main_class(cmd: JavaCommand, cwd: str) -> bool:
+    from . import manifest  # only when the memo does not know the jars
+
     main = cmd.target
     if cmd.mode == "jar":
-        main = _jar_main_class(os.path.join(cwd, cmd.target)) or ""
+        main = manifest.main_class(os.path.join(cwd, cmd.target)) or ""
     if not main:
         return False
     member = main.replace(".", "/") + ".class"
@@ -191,7 +193,7 @@ def _scan_main_class(cmd: JavaCommand, cwd: str) -> bool:
         if os.path.isdir(path):
             data = _read(os.path.join(path, member))
         elif os.path.isfile(path):
-            data = _jar_member(path, member)
+            data = manifest.member(path, member)
         else:
             continue
         if data is not None:
@@ -209,27 +211,6 @@ def _read(path: str) -> bytes | None:
             return f.read()
     except OSError:
         return None
-
-
-def _jar_member(jar: str, name: str) -> bytes | None:
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(jar) as z:
-            return z.read(name)
-    except (OSError, KeyError, zipfile.BadZipFile):
-        return None
-
-
-def _jar_main_class(jar: str) -> str | None:
-    data = _jar_member(jar, "META-INF/MANIFEST.MF")
-    if data is None:
-        return None
-    text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\n ", "")
-    for line in text.split("\n"):
-        if line.lower().startswith("main-class:"):
-            return line.split(":", 1)[1].strip()
-    return None
 
 
 def taken_numbers() -> set[int]:
