@@ -9,6 +9,8 @@ Layout under the cache directory (0700):
     locks/<key>.lock|.make    see locks.py
     work/                     per-run scratch (CRIU logs)
     memo.json                 file digests by file identity
+    display-memo.json         whether a jar's main class opens windows (display.py)
+    criu-version              the version of the criu binary last seen (criu.py)
 
 Directories are 0700 and files 0600 (trust.py refuses anything another user
 could have written); the image manifest is in integrity.py, listing and

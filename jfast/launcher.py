@@ -81,7 +81,8 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     agent = str(jars.locate("jfast-agent.jar"))
     native = jars.native_helper(java)
     agent_id = jars.agent_identity(digests.digest, agent)
-    material = cache.key_material(cmd, java, cache.identity(criu_path), io.shape, digests,
+    criu_id = cache.identity(criu_path)
+    material = cache.key_material(cmd, java, criu_id, io.shape, digests,
                                   env, cwd, agent_id, cwd_in_key=native is None)
     screen = display.resolve(env, cmd, cwd, str(root / "display-memo.json"))
     report.display = screen.mode
@@ -125,7 +126,8 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         from . import warmup  # the cold path's modules load only when needed
 
         plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
-                           criu_version=criu.require_usable(criu_path), agent_jar=agent,
+                           criu_version=criu.require_usable(
+                               criu_path, root / "criu-version", criu_id), agent_jar=agent,
                            native=native,
                            ready=ready, material=material, display=screen,
                            replace=bool(stale))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink
 
-from jfast import cache, cachecmd, integrity, locks, manifest, prune, trust, units
+from jfast import cache, cachecmd, criu, integrity, locks, manifest, prune, trust, units
 from jfast.errors import FastPathUnavailable
 from jfast.inventory import Item, scan
 
@@ -142,6 +142,21 @@ def test_a_jars_manifest_and_members_are_read_from_its_directory(tmp_path: Path,
     (tmp_path / "broken.jar").write_bytes(b"not a zip")
     assert manifest.class_path(str(tmp_path / "broken.jar")) == []
     assert manifest.member(str(tmp_path / "broken.jar"), "M.class") is None
+
+
+def test_the_criu_version_is_asked_once_per_binary(tmp_path: Path):
+    fake = tmp_path / "criu"
+    calls = tmp_path / "calls"
+    fake.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'Version: 4.2'\n")
+    fake.chmod(0o755)
+    memo = tmp_path / "criu-version"
+    for _ in range(2):
+        assert criu.require_usable(str(fake), memo, cache.identity(str(fake))) == "4.2"
+    assert calls.read_text() == "x\n"
+    fake.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'Version: 3.17'\n")   # replaced
+    with pytest.raises(FastPathUnavailable, match="too old"):
+        criu.require_usable(str(fake), memo, cache.identity(str(fake)))
+    assert calls.read_text() == "x\nx\n"
 
 
 def test_the_native_helper_is_offered_only_to_a_jvm_that_can_load_it(tmp_path: Path):
