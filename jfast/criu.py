@@ -65,12 +65,10 @@ def require_usable(path: str, memo: Path | None = None, ident: str = "") -> str:
             f"kernel {os.uname().release} needs CRIU >= 4.1: {SETUP_HINT}", lasting=True)
     text = f"{v[0]}.{v[1]}"
     if memo is not None and ident:
-        tmp = memo.with_name(f".{memo.name}.{os.getpid()}")
+        from .cache import _atomic_write  # a 0600 temporary file, then a rename
+
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(f"{ident}\n{text}\n")
-            os.replace(tmp, memo)
+            _atomic_write(memo, f"{ident}\n{text}\n")
         except OSError:
             pass                    # a read-only or full cache: ask again next time
     return text
