@@ -241,6 +241,21 @@ def free_number() -> int:
 
     taken = taken_numbers()
     free = [n for n in NUMBERS if n not in taken]
-    if not free:
-        raise FastPathUnavailable("no free X display number", "too many X servers run here")
-    return random.choice(free)
+    random.shuffle(free)
+    for number in free:
+        if lock_clearable(number):
+            return number
+    raise FastPathUnavailable("no free X display number", "too many X servers run here")
+
+
+def lock_clearable(number: int) -> bool:
+    """Whether this user's Xvfb may start on `number` as far as its lock file
+    goes: root's runs with -nolock, anyone else's clears a lock of its own
+    (xvfb.WRAPPER) but not another user's."""
+    from .xvfb import lock_path
+
+    euid = os.geteuid()
+    try:
+        return euid == 0 or os.stat(lock_path(number)).st_uid == euid
+    except FileNotFoundError:
+        return True

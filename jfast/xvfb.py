@@ -34,10 +34,22 @@ STATUS_FD = 5                 # the shell's status pipe (3 and 4 are the agent's
 START_TIMEOUT = 30.0          # Xvfb on a busy machine
 
 # $1 display number, $2 Xvfb, $3 screen, $4 extra Xvfb arguments (split on
-# blanks); then the java command line.
+# blanks), $5 "-nolock" or the lock file to clear; then the java command line.
 WRAPPER = r"""
-n=$1 xvfb=$2 screen=$3 extra=$4
-shift 4
+n=$1 xvfb=$2 screen=$3 extra=$4 lock=$5
+shift 5
+# Only root may start Xvfb with -nolock. Any other user's Xvfb takes
+# /tmp/.X<n>-lock on the host's /tmp, holding its PID in the sandbox, and
+# no checkpointed or sandboxed Xvfb ever removes it: killed by criu dump or
+# with its PID namespace. The next sandbox's Xvfb has that same PID, so it
+# takes a stale lock for a live server and refuses to start. The display
+# is private (its own socket directory, no abstract socket), so the lock
+# guards nothing here: clear it before Xvfb starts and once it is up.
+nolock=$lock
+if [ "$lock" != -nolock ]; then
+    nolock=
+    rm -f "$lock" 2>/dev/null
+fi
 # An X server whose parent has it ignore SIGUSR1 sends its parent SIGUSR1
 # once it accepts connections (as for xinit); its socket file appears at
 # bind(2), a moment earlier. -noreset: it would send it again after each
@@ -48,7 +60,7 @@ shift 4
 # LD_PRELOAD is the JVM's alone.
 up=
 trap 'up=1' USR1
-(trap '' USR1; LD_PRELOAD= exec "$xvfb" ":$n" -nolisten tcp -nolisten local -nolock -noreset \
+(trap '' USR1; LD_PRELOAD= exec "$xvfb" ":$n" -nolisten tcp -nolisten local $nolock -noreset \
     -extension MIT-SHM -extension GLX -screen 0 "$screen" $extra \
     </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&-) &
 x=$!
@@ -68,6 +80,7 @@ while [ -z "$up" ]; do
     sleep 0.005
 done
 trap - USR1
+[ -z "$nolock" ] && rm -f "$lock" 2>/dev/null
 echo "ok $x" >&5
 exec 5>&-
 exec "$@"
@@ -79,10 +92,17 @@ def socket_path(init_pid: int, number: int) -> str:
     return f"/proc/{init_pid}/root/tmp/.X11-unix/X{number}"
 
 
+def lock_path(number: int) -> str:
+    """The lock file an Xvfb not run by root takes on the host's /tmp."""
+    return f"/tmp/.X{number}-lock"
+
+
 def wrap(argv: list[str], env: dict[str, str], number: int, xvfb: str, screen: str,
          extra: str = "") -> tuple[list[str], dict[str, str]]:
     """The program's argv and environment with the private display."""
-    wrapped = ["/bin/sh", "-c", WRAPPER, "jfast-xvfb", str(number), xvfb, screen, extra, *argv]
+    lock = "-nolock" if os.geteuid() == 0 else lock_path(number)
+    wrapped = ["/bin/sh", "-c", WRAPPER, "jfast-xvfb", str(number), xvfb, screen, extra, lock,
+               *argv]
     return wrapped, {**env, "DISPLAY": f":{number}"}
 
 
