@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import cache, criu, inputs, jars, locks, replay, stdio, terminal, trust
+from . import cache, criu, inputs, jars, locks, replay, stdio, tcpdiag, terminal, trust
 from .displayrun import ColdDisplay
 from .errors import FastPathUnavailable
 from .javabin import feature_version
@@ -197,7 +197,11 @@ class ColdRun:
         started = time.monotonic()
         # Connections that predate the program (another process's TIME_WAIT
         # on the same port, say) are not the program's.
-        before = {(r[1], r[2]) for r in _tcp_rows(f"/proc/{sb.init_pid}") if r[3] != "0A"}
+        try:
+            before = _connections() if watch_socket else set()
+        except OSError as e:
+            verbose(f"not watching for a listening socket: {e}")
+            watch_socket, before = False, set()
         stdin_hits = 0
         try:
             while True:
@@ -219,7 +223,11 @@ class ColdRun:
                 pid = sb.program_pid()
                 if pid is None:
                     continue
-                listening = _listening(pid, before) if watch_socket else None
+                try:
+                    listening = _listening(pid, before) if watch_socket else None
+                except OSError as e:
+                    verbose(f"not watching for a listening socket: {e}")
+                    listening = watch_socket = False
                 if listening:
                     watch_socket = False
                     if listening == "fresh":
@@ -435,24 +443,17 @@ class ColdRun:
                 [java_home, str(self.plan.entry.root), str(jars.DATA)], set(keyed), class_dirs)
         return {"cwd": os.getcwd(), "files": files}
 
-def _tcp_rows(proc: str) -> list[list[str]]:
-    """The TCP sockets of the network namespace of /proc/PID, split in columns:
-    sl local rem st tx:rx tr:when retrnsmt uid timeout inode."""
-    rows = []
-    for table in ("tcp", "tcp6"):
-        try:
-            with open(f"{proc}/net/{table}") as f:
-                rows += [line.split() for line in list(f)[1:]]
-        except OSError:
-            continue
-    return rows
+def _connections() -> set[tuple]:
+    """(local, remote) of every TCP connection, in any state but LISTEN."""
+    return {(local, remote) for local, remote, _ in tcpdiag.sockets(tcpdiag.CONNECTIONS)}
 
 
 def _listening(pid: int, before: set) -> str | None:
     """'fresh' when the program listens on a TCP port that has seen no
     connection yet, 'used' when a connection already reached it (a
     checkpoint now could replay a served request), None when not listening.
-    Connections in `before` (local, remote) were there before the program."""
+    Connections in `before` (local, remote) were there before the program.
+    Raises OSError where sock_diag is not available."""
     inodes = set()
     try:
         for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -461,18 +462,16 @@ def _listening(pid: int, before: set) -> str | None:
             except OSError:
                 continue
             if link.startswith("socket:["):
-                inodes.add(link[8:-1])
+                inodes.add(int(link[8:-1]))
     except OSError:
         return None
     if not inodes:
         return None
-    rows = _tcp_rows(f"/proc/{pid}")
-    ports = {r[1].rsplit(":", 1)[1] for r in rows if r[3] == "0A" and r[9] in inodes}
+    ports = {local[1] for local, _, inode in tcpdiag.sockets(tcpdiag.LISTEN) if inode in inodes}
     if not ports:
         return None
-    for r in rows:
-        if r[3] != "0A" and r[1].rsplit(":", 1)[1] in ports and (r[1], r[2]) not in before:
-            return "used"
+    if any(local[1] in ports for local, _ in _connections() - before):
+        return "used"
     return "fresh"
 
 
