@@ -29,6 +29,23 @@ def main(argv: list[str] | None = None) -> int:
     return launch(argv)
 
 
+def run() -> None:
+    """jfast as a program (bin/jfast, the console script): main, then an exit
+    that skips the interpreter's teardown, 7-10 ms of freeing objects at the
+    end of every run, when no thread is left with work to finish."""
+    code = main() or 0
+    threading = sys.modules.get("threading")
+    if threading is None or all(t.daemon or t is threading.main_thread()
+                                for t in threading.enumerate()):
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(code)          # and let Python say what went wrong
+        os._exit(code)
+    sys.exit(code)
+
+
 def _subcommand(name: str, args: list[str]) -> int:
     from .errors import JfastError
     try:
@@ -51,4 +68,4 @@ def _subcommand(name: str, args: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
