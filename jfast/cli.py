@@ -32,11 +32,13 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """jfast as a program (bin/jfast, the console script): main, then an exit
     that skips the interpreter's teardown, 7-10 ms of freeing objects at the
-    end of every run, when no thread is left with work to finish."""
+    end of every run, when no thread is left with work to finish and no
+    profiler or coverage tool waits to write its results at exit."""
     code = main() or 0
     threading = sys.modules.get("threading")
-    if threading is None or all(t.daemon or t is threading.main_thread()
-                                for t in threading.enumerate()):
+    if sys.getprofile() is None and sys.gettrace() is None and (
+            threading is None or all(t.daemon or t is threading.main_thread()
+                                     for t in threading.enumerate())):
         try:
             sys.stdout.flush()
             sys.stderr.flush()
