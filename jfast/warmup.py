@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import cache, criu, inputs, jars, locks, replay, stdio, tcpdiag, terminal, trust
+from . import cache, criu, inputs, jars, locks, replay, sockdiag, stdio, terminal, trust
 from .displayrun import ColdDisplay
 from .errors import FastPathUnavailable
 from .javabin import feature_version
@@ -37,6 +37,7 @@ from .procfs import thread_files
 from .ready import CMD_FD, EV_FD, RANK
 from .report import Report
 from .sandbox import PROGRAM_PID, Sandbox, Spawn
+from .xguard import socket_inodes
 
 # A main-entry checkpoint pays when preloading took at least this long: a
 # restore costs some 50 ms more than the JVM's own boot (bench/startup.py:
@@ -198,10 +199,10 @@ class ColdRun:
         # Connections that predate the program (another process's TIME_WAIT
         # on the same port, say) are not the program's.
         try:
-            before = _connections() if watch_socket else set()
+            before = _Before() if watch_socket else None
         except OSError as e:
             verbose(f"not watching for a listening socket: {e}")
-            watch_socket, before = False, set()
+            watch_socket, before = False, None
         stdin_hits = 0
         try:
             while True:
@@ -443,34 +444,34 @@ class ColdRun:
                 [java_home, str(self.plan.entry.root), str(jars.DATA)], set(keyed), class_dirs)
         return {"cwd": os.getcwd(), "files": files}
 
+class _Before:
+    """The host's TCP sockets as the program starts: its own listening socket
+    is a new one, and connections already there (another process's
+    TIME_WAIT on the same port, say) are not its own."""
+
+    def __init__(self) -> None:
+        self.listeners = {inode for _, _, inode in sockdiag.tcp(sockdiag.LISTEN)}
+        self.connections = _connections()
+
+
 def _connections() -> set[tuple]:
     """(local, remote) of every TCP connection, in any state but LISTEN."""
-    return {(local, remote) for local, remote, _ in tcpdiag.sockets(tcpdiag.CONNECTIONS)}
+    return {(local, remote) for local, remote, _ in sockdiag.tcp(sockdiag.CONNECTIONS)}
 
 
-def _listening(pid: int, before: set) -> str | None:
+def _listening(pid: int, before: _Before) -> str | None:
     """'fresh' when the program listens on a TCP port that has seen no
     connection yet, 'used' when a connection already reached it (a
     checkpoint now could replay a served request), None when not listening.
-    Connections in `before` (local, remote) were there before the program.
     Raises OSError where sock_diag is not available."""
-    inodes = set()
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if link.startswith("socket:["):
-                inodes.add(int(link[8:-1]))
-    except OSError:
+    new = {inode: local[1] for local, _, inode in sockdiag.tcp(sockdiag.LISTEN)
+           if inode not in before.listeners}
+    if not new:                 # the usual poll: no need to look at the program's fds
         return None
-    if not inodes:
-        return None
-    ports = {local[1] for local, _, inode in tcpdiag.sockets(tcpdiag.LISTEN) if inode in inodes}
+    ports = {new[inode] for inode in socket_inodes([pid]) if inode in new}
     if not ports:
         return None
-    if any(local[1] in ports for local, _ in _connections() - before):
+    if any(local[1] in ports for local, _ in _connections() - before.connections):
         return "used"
     return "fresh"
 

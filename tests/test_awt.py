@@ -9,8 +9,10 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -21,7 +23,7 @@ import test_rootless as rootless
 from conftest import JFAST, Runner, compile_java, java_symlink, need_tool
 from test_rootless import tree, user  # noqa: F401 - fixtures for the test without root
 
-from jfast import display, javacli, png, runs, xvfb
+from jfast import display, javacli, png, runs, xguard, xvfb
 from jfast.errors import FastPathUnavailable
 
 WINDOW = """
@@ -477,6 +479,33 @@ def test_host_mode_never_checkpoints_a_connected_jvm(runner: Runner, window_clas
     assert (rep["outcome"], rep["checkpoint"]) == ("started", "none"), rep
     assert "X connection outside its sandbox" in rep["reason"], rep
     assert runner.entries() == []
+
+
+def test_an_x_connection_over_tcp_is_seen(tmp_path: Path):
+    """DISPLAY=localhost:10, as ssh forwards it: a TCP connection to port
+    6000+n, which no image may hold either (xguard.py)."""
+    server = socket.socket()
+    for port in xguard.X_TCP_PORTS[10:]:
+        try:
+            server.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            continue
+    else:
+        pytest.skip("every X port over TCP is taken here")
+    server.listen()
+    code = (f"import socket, sys; s = socket.create_connection(('127.0.0.1', {port})); "
+            "print('on', flush=True); sys.stdin.read()")
+    client = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout is not None and client.stdout.readline() == "on\n"
+        assert xguard.outside_x_connections(client.pid) == [
+            f"process {client.pid} is connected to X over TCP (display {port - 6000})"]
+    finally:
+        client.kill()
+        client.wait()
+        server.close()
 
 
 # -- Debian's jEdit through a `java` symlink -------------------------------------

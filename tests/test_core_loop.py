@@ -273,18 +273,21 @@ LISTENER = """if 1:
 def test_the_cold_runs_poll_tells_a_fresh_listening_socket_from_a_used_one():
     """What a cold run falls back on where no native helper shows the agent
     the listen(2) (warmup._listening): the program's socket fds against the
-    kernel's TCP tables (jfast/tcpdiag.py), on a real listening process."""
+    kernel's TCP tables (jfast/sockdiag.py), on a real listening process."""
     child = subprocess.Popen([sys.executable, "-c", LISTENER], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         port = int(child.stdout.readline())
-        before = warmup._connections()
+        assert warmup._listening(child.pid, warmup._Before()) is None   # listening before
+        before = warmup._Before()
+        before.listeners.clear()
         assert warmup._listening(child.pid, before) == "fresh"
         with socket.create_connection(("127.0.0.1", port)):
             assert warmup._listening(child.pid, before) == "used"
             # a connection that was there before the program is not its own
-            assert warmup._listening(child.pid, warmup._connections()) == "fresh"
+            before.connections = warmup._connections()
+            assert warmup._listening(child.pid, before) == "fresh"
     finally:
         child.kill()
         child.wait()
