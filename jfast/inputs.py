@@ -209,7 +209,8 @@ class Recorder:
                  class_dirs: list[str]) -> dict[str, list[int]]:
         """The inputs so far: opened, never written, not open for writing now,
         not under `skip_prefixes`, not in `skip_files`, and not a class file
-        under `class_dirs` (the key covers those)."""
+        under `class_dirs` (the key covers those). Path: identity at open;
+        with_digests adds the digests once the program runs again."""
         self.drain()
         with self._lock:
             writing = self.written | _open_for_writing(self.program_pid)
@@ -219,7 +220,7 @@ class Recorder:
                     if p not in writing and p not in skip_files and p not in SYSTEM_DATABASES
                     and not p.startswith(prefixes) and not p.endswith(" (deleted)")
                     and not (p.endswith(".class") and p.startswith(classes))}
-        return {p: ident + [_digest_if_same(p, ident)] for p, ident in keep.items()}
+        return keep
 
     def close(self) -> None:
         if self._thread is not None:
@@ -230,6 +231,13 @@ class Recorder:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def with_digests(files: dict[str, list]) -> dict[str, list]:
+    """A snapshot with each small file's content digest, taken only while
+    the file is still as the program opened it: Jetty's 184 inputs took 35
+    ms to hash, which is better spent after the dump than in the pause."""
+    return {p: ident + [_digest_if_same(p, ident)] for p, ident in files.items()}
 
 
 def _digest_if_same(path: str, ident: list) -> str | None:

@@ -322,14 +322,18 @@ class ColdRun:
                                            name="jfast-publish")
         self._publisher.start()
 
-    def _publish_behind(self, *args) -> None:
+    def _publish_behind(self, pending: cache.Pending, claim: locks.Lock, point: str,
+                        manifest: dict) -> None:
         """_publish on a thread that yields the CPU to the program, whose
-        first request or keystroke after the checkpoint is what a user waits for."""
+        first request or keystroke after the checkpoint is what a user waits
+        for; the inputs' digests are taken here too, out of its pause."""
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         except OSError:
             pass
-        self._publish(*args)
+        if manifest["inputs"]["files"]:
+            manifest["inputs"]["files"] = inputs.with_digests(manifest["inputs"]["files"])
+        self._publish(pending, claim, point, manifest)
 
     def _claim(self, point: str) -> locks.Lock | None:
         """The key's make-lock, or None when another run makes or made the entry."""
