@@ -222,6 +222,14 @@ class Recorder:
                     and not (p.endswith(".class") and p.startswith(classes))}
         return keep
 
+    def close_behind(self) -> threading.Thread:
+        """close() on a thread of its own: the kernel releases a fanotify group
+        only after an RCU grace period (18 ms here), which can pass while
+        the sandbox winds down."""
+        t = threading.Thread(target=self.close, name="jfast-inputs-close", daemon=True)
+        t.start()
+        return t
+
     def close(self) -> None:
         if self._thread is not None:
             os.write(self._wake_w, b"x")

@@ -157,10 +157,13 @@ class ColdRun:
         self.report.lap("start")
         self.ev_r, self.cmd_w = ev_r, cmd_w
         with sb.forwarding():
+            closing = None
             try:
                 self._watch()
             finally:
                 self.display.close()
+                if self.inputs:             # the program is gone: no more checkpoints
+                    closing = self.inputs.close_behind()
             code = sb.wait()
         self.report.exit_signal = sb.signal
         if self._plain and self.best < 0:
@@ -169,8 +172,8 @@ class ColdRun:
         io.finish()
         os.close(ev_r)
         os.close(cmd_w)
-        if self.inputs:
-            self.inputs.close()
+        if closing is not None:
+            closing.join()
         if self.tee is not None:
             cache.remove_tree(self.tee.parent)
         return code
