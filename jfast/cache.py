@@ -143,7 +143,7 @@ class FileDigests:
 
     def save(self) -> None:
         if self.dirty:
-            _atomic_write(self.path, json.dumps(self.memo))
+            atomic_write(self.path, json.dumps(self.memo))
 
 
 def _dir_digest(path: str) -> str:
@@ -225,10 +225,17 @@ def key_of(material: dict) -> str:
     return sha256(blob).hexdigest()[:32]
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    import tempfile  # the cold path's modules load only when needed
+def fresh_name(prefix: str, suffix: str = "") -> str:
+    """A file name no other process picks, for O_EXCL or mkdir: what tempfile
+    gives, without the 6 ms its import costs a cold run."""
+    return f"{prefix}{os.getpid()}.{os.urandom(6).hex()}{suffix}"
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` (0600) through a temporary file and a rename,
+    so that readers see the old file or the new one, never half of it."""
+    tmp = path.parent / fresh_name(f".{path.name}.")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
@@ -272,7 +279,7 @@ class Entry:
         return (self.dir / META).exists()
 
     def write_meta(self, meta: dict) -> None:
-        _atomic_write(self.dir / META, json.dumps(meta, indent=1, sort_keys=True))
+        atomic_write(self.dir / META, json.dumps(meta, indent=1, sort_keys=True))
 
     def hold(self) -> None:
         """Hold the entry's shared lock: while a run restores from it, no
@@ -316,11 +323,9 @@ class Pending:
     """A checkpoint being written; `publish` renames it into place."""
 
     def __init__(self, entry: Entry) -> None:
-        import tempfile
-
         self.entry = entry
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{entry.key}.", suffix=".pending",
-                                         dir=entry.root / "entries"))
+        self.dir = entry.root / "entries" / fresh_name(f"{entry.key}.", ".pending")
+        self.dir.mkdir(mode=0o700)
         self.images = self.dir / "images"
         self.images.mkdir(mode=0o700)
 
@@ -332,7 +337,7 @@ class Pending:
         if meta.get("java"):
             from .javabin import jdk_release
             meta.setdefault("jdk", jdk_release(meta["java"]))
-        _atomic_write(self.dir / META, json.dumps(meta, indent=1, sort_keys=True))
+        atomic_write(self.dir / META, json.dumps(meta, indent=1, sort_keys=True))
         with self.entry.lock():
             old = None
             if self.entry.dir.exists():

@@ -65,10 +65,10 @@ def require_usable(path: str, memo: Path | None = None, ident: str = "") -> str:
             f"kernel {os.uname().release} needs CRIU >= 4.1: {SETUP_HINT}", lasting=True)
     text = f"{v[0]}.{v[1]}"
     if memo is not None and ident:
-        from .cache import _atomic_write  # a 0600 temporary file, then a rename
+        from .cache import atomic_write  # a 0600 temporary file, then a rename
 
         try:
-            _atomic_write(memo, f"{ident}\n{text}\n")
+            atomic_write(memo, f"{ident}\n{text}\n")
         except OSError:
             pass                    # a read-only or full cache: ask again next time
     return text

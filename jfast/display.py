@@ -154,11 +154,12 @@ def opens_windows(cmd: JavaCommand, cwd: str, memo: str | None = None) -> bool:
     if ident not in known:
         known = dict(list(known.items())[-199:])      # a bounded memo
         known[ident] = _scan_main_class(cmd, cwd)
+        from pathlib import Path
+
+        from .cache import atomic_write
+
         try:
-            tmp = f"{memo}.{os.getpid()}"
-            with open(tmp, "w") as f:
-                json.dump(known, f)
-            os.replace(tmp, memo)
+            atomic_write(Path(memo), json.dumps(known))
         except OSError:
             pass
     return bool(known[ident])

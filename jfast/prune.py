@@ -165,7 +165,7 @@ def tidy(root: Path) -> None:
         return
     kept = {ident: v for ident, v in data.items() if _still(ident)}
     if len(kept) != len(data):
-        cache._atomic_write(memo, json.dumps(kept))
+        cache.atomic_write(memo, json.dumps(kept))
 
 
 def _still(ident: str) -> bool:

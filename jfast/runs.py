@@ -16,6 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .cache import atomic_write
 from .procfs import children
 
 
@@ -41,11 +42,7 @@ def register(root: Path, info: dict) -> Path | None:
     path = d / f"{pid}.json"
     try:
         d.mkdir(mode=0o700, exist_ok=True)
-        tmp = d / f".{pid}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(record))
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(record))
     except OSError:
         return None               # ps will not see this run; the run itself goes on
     return path
