@@ -64,6 +64,7 @@ final class Control extends Thread {
     @Override
     public void run() {
         Internals.open(inst);
+        FreshRun.prepare();     // before any command, so before any dump
         try {
             byte[] buf = new byte[1024];
             int len = 0;

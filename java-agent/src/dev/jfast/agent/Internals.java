@@ -5,6 +5,7 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
 
@@ -96,13 +97,32 @@ final class Internals {
         return f;
     }
 
+    /** Fields found so far, by class and name: see FreshRun.prepare. */
+    private static final Map<Class<?>, Map<String, Field>> FOUND =
+            new IdentityHashMap<Class<?>, Map<String, Field>>();
+
     private static Field find(Class<?> c, String name) {
         if (c == null) {
             return null;
         }
+        synchronized (FOUND) {
+            Map<String, Field> known = FOUND.get(c);
+            Field f = known == null ? null : known.get(name);
+            if (f != null) {
+                return f;
+            }
+        }
         try {
             Field f = c.getDeclaredField(name);
             f.setAccessible(true);
+            synchronized (FOUND) {
+                Map<String, Field> known = FOUND.get(c);
+                if (known == null) {
+                    known = new HashMap<String, Field>();
+                    FOUND.put(c, known);
+                }
+                known.put(name, f);
+            }
             return f;
         } catch (Throwable t) {
             return null;
@@ -156,11 +176,7 @@ final class Internals {
 
     /** Sets an instance field, final or not; false on failure. */
     static boolean set(Object target, String name, Object value) {
-        Field f = null;
-        for (Class<?> c = target == null ? null : target.getClass(); f == null && c != null;
-                c = c.getSuperclass()) {
-            f = find(c, name);
-        }
+        Field f = instanceField(target, name);
         if (f == null) {
             Agent.log("no field " + name + " in " + target);
             return false;
@@ -171,6 +187,25 @@ final class Internals {
         } catch (Throwable t) {
             Agent.log("cannot set " + f + ": " + t);
             return false;
+        }
+    }
+
+    /** Field {@code name} of the target's class or a superclass, or null. */
+    static Field instanceField(Object target, String name) {
+        Field f = null;
+        for (Class<?> c = target == null ? null : target.getClass(); f == null && c != null;
+                c = c.getSuperclass()) {
+            f = find(c, name);
+        }
+        return f;
+    }
+
+    /** A field's value (target null for a static one), or null. */
+    static Object get(Field f, Object target) {
+        try {
+            return f == null ? null : f.get(target);
+        } catch (Throwable t) {
+            return null;
         }
     }
 }

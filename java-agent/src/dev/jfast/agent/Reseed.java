@@ -22,30 +22,67 @@ final class Reseed {
     private Reseed() {
     }
 
+    // Static holders of generators, by class and field.
+    private static final String[][] ATOMIC = {
+        {"java.util.Random", "seedUniquifier"},
+        {"java.util.concurrent.ThreadLocalRandom", "seeder"},
+        {"java.util.SplittableRandom", "defaultGen"},
+    };
+    private static final String[][] RANDOM = {
+        {"java.lang.Math$RandomNumberGeneratorHolder", "randomNumberGenerator"},
+        {"java.lang.StrictMath$RandomNumberGeneratorHolder", "randomNumberGenerator"},
+        {"java.util.Collections", "r"},
+    };
+    private static final String[][] SECURE = {
+        {"java.util.UUID$Holder", "numberGenerator"},
+        {"sun.security.jca.JCAUtil", "def"},
+        {"sun.security.jca.JCAUtil$CachedSecureRandomHolder", "instance"},
+        {"java.security.SecureRandom", "seedGenerator"},
+    };
+    private static final String[] SEEDER = {"sun.security.provider.SecureRandom$SeederHolder", "seeder"};
+    private static final String[] NATIVE = {"sun.security.provider.NativePRNG", "INSTANCE"};
+    private static final String[] THREAD_FIELDS = {
+        "threadLocalRandomProbe", "threadLocalRandomSeed", "threadLocalRandomSecondarySeed",
+    };
+    private static final String[] NATIVE_IO_FIELDS = {"mixRandom", "LOCK_GET_BYTES", "buffered"};
+
+    /**
+     * Ahead of a restore (FreshRun.prepare): finds and reads once the fields
+     * all() writes, of the holders already initialized. Changes nothing.
+     */
+    static void prepare() {
+        String[][][] tables = {ATOMIC, RANDOM, SECURE, {SEEDER, NATIVE}};
+        for (int t = 0; t < tables.length; t++) {
+            for (int i = 0; i < tables[t].length; i++) {
+                Internals.staticValue(tables[t][i][0], tables[t][i][1]);
+            }
+        }
+        for (int i = 0; i < THREAD_FIELDS.length; i++) {
+            Internals.get(Internals.field(Thread.class, THREAD_FIELDS[i]), Thread.currentThread());
+        }
+        Object io = Internals.staticValue(NATIVE[0], NATIVE[1]);
+        for (int i = 0; io != null && i < NATIVE_IO_FIELDS.length; i++) {
+            Internals.get(Internals.field(io.getClass(), NATIVE_IO_FIELDS[i]), io);
+        }
+    }
+
     static void all() {
         byte[] pool = entropy(256);
         int at = 0;
-        atomic("java.util.Random", "seedUniquifier", mix(pool, at++));
-        atomic("java.util.concurrent.ThreadLocalRandom", "seeder", mix(pool, at++));
-        atomic("java.util.SplittableRandom", "defaultGen", mix(pool, at++));
-        random("java.lang.Math$RandomNumberGeneratorHolder", "randomNumberGenerator", mix(pool, at++));
-        random("java.lang.StrictMath$RandomNumberGeneratorHolder", "randomNumberGenerator", mix(pool, at++));
-        random("java.util.Collections", "r", mix(pool, at++));
+        for (int i = 0; i < ATOMIC.length; i++) {
+            atomic(ATOMIC[i][0], ATOMIC[i][1], mix(pool, at++));
+        }
+        for (int i = 0; i < RANDOM.length; i++) {
+            random(RANDOM[i][0], RANDOM[i][1], mix(pool, at++));
+        }
         threadLocalSeeds();
-        String[][] secure = {
-            {"java.util.UUID$Holder", "numberGenerator"},
-            {"sun.security.jca.JCAUtil", "def"},
-            {"sun.security.jca.JCAUtil$CachedSecureRandomHolder", "instance"},
-            {"java.security.SecureRandom", "seedGenerator"},
-        };
-        for (int i = 0; i < secure.length; i++) {
-            Object r = Internals.staticValue(secure[i][0], secure[i][1]);
+        for (int i = 0; i < SECURE.length; i++) {
+            Object r = Internals.staticValue(SECURE[i][0], SECURE[i][1]);
             if (r instanceof java.security.SecureRandom) {
                 ((java.security.SecureRandom) r).setSeed(slice(pool, 64 + 16 * i, 16));
             }
         }
-        spi(Internals.staticValue("sun.security.provider.SecureRandom$SeederHolder", "seeder"),
-                slice(pool, 160, 32));
+        spi(Internals.staticValue(SEEDER[0], SEEDER[1]), slice(pool, 160, 32));
         nativePrng(slice(pool, 192, 32));
     }
 
@@ -109,9 +146,9 @@ final class Reseed {
      * from the (reseeded) seeder, as for a thread that never used it.
      */
     private static void threadLocalSeeds() {
-        Field probe = Internals.field(Thread.class, "threadLocalRandomProbe");
-        Field seed = Internals.field(Thread.class, "threadLocalRandomSeed");
-        Field secondary = Internals.field(Thread.class, "threadLocalRandomSecondarySeed");
+        Field probe = Internals.field(Thread.class, THREAD_FIELDS[0]);
+        Field seed = Internals.field(Thread.class, THREAD_FIELDS[1]);
+        Field secondary = Internals.field(Thread.class, THREAD_FIELDS[2]);
         if (probe == null || seed == null || secondary == null) {
             return;
         }
@@ -151,15 +188,15 @@ final class Reseed {
      * and drop the urandom bytes it buffered before the checkpoint.
      */
     private static void nativePrng(byte[] seed) {
-        Object io = Internals.staticValue("sun.security.provider.NativePRNG", "INSTANCE");
+        Object io = Internals.staticValue(NATIVE[0], NATIVE[1]);
         if (io == null) {
             return;
         }
         try {
-            Field mix = Internals.field(io.getClass(), "mixRandom");
+            Field mix = Internals.field(io.getClass(), NATIVE_IO_FIELDS[0]);
             spi(mix == null ? null : mix.get(io), seed);
-            Field lock = Internals.field(io.getClass(), "LOCK_GET_BYTES");
-            Field buffered = Internals.field(io.getClass(), "buffered");
+            Field lock = Internals.field(io.getClass(), NATIVE_IO_FIELDS[1]);
+            Field buffered = Internals.field(io.getClass(), NATIVE_IO_FIELDS[2]);
             if (lock != null && buffered != null) {
                 synchronized (lock.get(io)) {
                     buffered.setInt(io, 0);
