@@ -196,7 +196,8 @@ final class FreshRun {
             if (nioFs != null) {
                 Object bytes = h.toBytes.invoke(null, h.normalize.invoke(null, dir));
                 Internals.set(nioFs, "defaultDirectory", bytes);
-                Internals.set(nioFs, "needToResolveAgainstDefaultDirectory", Boolean.valueOf(!moved));
+                Internals.set(nioFs, "needToResolveAgainstDefaultDirectory",
+                        Boolean.valueOf(!moved));
             }
         } catch (Throwable t) {
             Agent.log("cannot update java.nio's user.dir: " + t);

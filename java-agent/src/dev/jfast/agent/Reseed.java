@@ -39,7 +39,9 @@ final class Reseed {
         {"sun.security.jca.JCAUtil$CachedSecureRandomHolder", "instance"},
         {"java.security.SecureRandom", "seedGenerator"},
     };
-    private static final String[] SEEDER = {"sun.security.provider.SecureRandom$SeederHolder", "seeder"};
+    private static final String[] SEEDER = {
+        "sun.security.provider.SecureRandom$SeederHolder", "seeder",
+    };
     private static final String[] NATIVE = {"sun.security.provider.NativePRNG", "INSTANCE"};
     private static final String[] THREAD_FIELDS = {
         "threadLocalRandomProbe", "threadLocalRandomSeed", "threadLocalRandomSecondarySeed",
