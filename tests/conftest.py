@@ -117,7 +117,7 @@ class Runner:
     def at_main(self) -> None:
         """Checkpoint at main-entry on the first run (JFAST_READY=main). Under
         auto a program as small as these tests' gets no checkpoint at all
-        (warmup.MAIN_GAIN_MS), and tests of what a restore does need one."""
+        (warmup.MAIN_GAIN), and tests of what a restore does need one."""
         self.env["JFAST_READY"] = "main"
 
     def jfast(self, *args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
