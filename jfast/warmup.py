@@ -39,7 +39,6 @@ from .report import Report
 from .sandbox import PROGRAM_PID, Sandbox, Spawn
 from .xguard import socket_inodes
 
-
 # How much longer than the start a main-entry checkpoint's preloading must
 # take for a restore to be sooner than java (ColdRun._on_event).
 MAIN_GAIN = 1.5
@@ -261,8 +260,8 @@ class ColdRun:
                 # a restore costs about 2.5 times this run's start (sandbox,
                 # JVM, agent: hello world's 43 ms, restored in 115 ms against
                 # java's 36), so it pays once the preloading takes 1.5 times
-                # the start. Both measured in this run, a loaded machine slows
-                # both alike; a fixed 60 ms gave hello world a checkpoint
+                # the start. Both are measured in this run, so a loaded machine
+                # slows both alike; a fixed 60 ms gave hello world a checkpoint
                 # there, restored at 2.3 times java's time.
                 start_ms = (time.monotonic() - self._spawned) * 1000 - int(preload_ms)
                 verbose(f"main: preloading took {preload_ms} ms, the start before it "
