@@ -55,8 +55,11 @@ final class FreshRun {
     /** A constructor (name null) or method of a boot class, accessible, or null. */
     private static java.lang.reflect.Executable declared(String cls, String name,
             Class<?>... params) {
+        Class<?> c = Internals.bootClass(cls);
+        if (c == null) {
+            return null;
+        }
         try {
-            Class<?> c = Class.forName(cls, false, null);
             java.lang.reflect.Executable e = name == null ? c.getDeclaredConstructor(params)
                     : c.getDeclaredMethod(name, params);
             e.setAccessible(true);

@@ -107,25 +107,21 @@ final class Internals {
         }
         synchronized (FOUND) {
             Map<String, Field> known = FOUND.get(c);
-            Field f = known == null ? null : known.get(name);
-            if (f != null) {
-                return f;
+            if (known == null) {
+                known = new HashMap<String, Field>();
+                FOUND.put(c, known);
             }
-        }
-        try {
-            Field f = c.getDeclaredField(name);
-            f.setAccessible(true);
-            synchronized (FOUND) {
-                Map<String, Field> known = FOUND.get(c);
-                if (known == null) {
-                    known = new HashMap<String, Field>();
-                    FOUND.put(c, known);
+            Field f = known.get(name);
+            if (f == null) {
+                try {
+                    f = c.getDeclaredField(name);
+                    f.setAccessible(true);
+                } catch (Throwable t) {
+                    return null;
                 }
                 known.put(name, f);
             }
             return f;
-        } catch (Throwable t) {
-            return null;
         }
     }
 
@@ -151,12 +147,7 @@ final class Internals {
         if (!initialized(c)) {
             return null;
         }
-        Field f = field(c, name);
-        try {
-            return f == null ? null : f.get(null);
-        } catch (Throwable t) {
-            return null;
-        }
+        return get(field(c, name), null);
     }
 
     /** Sets a static final reference field (reflection refuses those). */

@@ -83,13 +83,7 @@ final class Native {
      * it once, on first use), so Java's view needs no change either.
      */
     static boolean dropPreload(String lib) {
-        Class<?> processEnv;
-        try {
-            processEnv = Class.forName("java.lang.ProcessEnvironment", false, null);
-        } catch (Throwable t) {
-            processEnv = null;
-        }
-        return dropPreload0(cString(lib), processEnv);
+        return dropPreload0(cString(lib), Internals.bootClass("java.lang.ProcessEnvironment"));
     }
 
     /** glibc's malloc_trim(0): 1 released memory, 0 none, -1 no such call. */
