@@ -34,7 +34,8 @@ STATUS_FD = 5                 # the shell's status pipe (3 and 4 are the agent's
 START_TIMEOUT = 30.0          # Xvfb on a busy machine
 
 # $1 display number, $2 Xvfb, $3 screen, $4 extra Xvfb arguments (split on
-# blanks), $5 "-nolock" or the lock file to clear; then the java command line.
+# blanks), $5 the lock file to clear (empty for root); then the java command
+# line.
 WRAPPER = r"""
 n=$1 xvfb=$2 screen=$3 extra=$4 lock=$5
 shift 5
@@ -45,8 +46,8 @@ shift 5
 # takes a stale lock for a live server and refuses to start. The display
 # is private (its own socket directory, no abstract socket), so the lock
 # guards nothing here: clear it before Xvfb starts and once it is up.
-nolock=$lock
-if [ "$lock" != -nolock ]; then
+nolock=-nolock
+if [ -n "$lock" ]; then
     nolock=
     rm -f "$lock" 2>/dev/null
 fi
@@ -80,7 +81,7 @@ while [ -z "$up" ]; do
     sleep 0.005
 done
 trap - USR1
-[ -z "$nolock" ] && rm -f "$lock" 2>/dev/null
+[ -n "$lock" ] && rm -f "$lock" 2>/dev/null
 echo "ok $x" >&5
 exec 5>&-
 exec "$@"
@@ -100,7 +101,7 @@ def lock_path(number: int) -> str:
 def wrap(argv: list[str], env: dict[str, str], number: int, xvfb: str, screen: str,
          extra: str = "") -> tuple[list[str], dict[str, str]]:
     """The program's argv and environment with the private display."""
-    lock = "-nolock" if os.geteuid() == 0 else lock_path(number)
+    lock = "" if os.geteuid() == 0 else lock_path(number)
     wrapped = ["/bin/sh", "-c", WRAPPER, "jfast-xvfb", str(number), xvfb, screen, extra, lock,
                *argv]
     return wrapped, {**env, "DISPLAY": f":{number}"}
