@@ -186,11 +186,11 @@ def identity(path: str) -> str:
 
 def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
                  digests: FileDigests, env: dict[str, str], cwd: str,
-                 agent_id: str, cwd_in_key: bool = True) -> dict:
+                 agent_id: str) -> dict:
     """Everything the checkpoint depends on, as a JSON-able dict. The
-    working directory is left out when the agent can move a restored
-    program to the caller's (the agent's FreshRun; README, "A restored run
-    is a fresh run")."""
+    working directory is left out: the agent moves a restored program to the
+    caller's, and checks that it did (the agent's FreshRun; README, "A
+    restored run is a fresh run")."""
     java_home = os.path.dirname(os.path.dirname(os.path.realpath(java)))
     files: dict[str, str] = digests.jar_closure(
         [os.path.join(cwd, p) for p in cmd.classpath + cmd.module_path])
@@ -210,7 +210,6 @@ def key_material(cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
         "options": cmd.options,
         "args": cmd.app_args,
         "files": files,
-        **({"cwd": cwd} if cwd_in_key else {}),
         "env": {k: env[k] for k in KEY_ENV if k in env},
         "stdio": stdio_shape,
         "uid": os.getuid(),

@@ -39,6 +39,10 @@ PASSTHROUGH_PREFIXES = (
     "-verbose", "-Xlog", "-XX:+Print", "-XX:ArchiveClassesAtExit",
     "-XX:+AutoCreateSharedArchive", "-XX:DumpLoadedClassList",
     "-XX:+StartFlightRecording", "-XX:StartFlightRecording",
+    # Class-data archives written at exit (CDS, JDK 25's AOT cache): a
+    # restore would not write them, and they must record the program's own
+    # class path, which jfast's agent would join.
+    "-Xshare:dump", "-XX:AOTMode=record", "-XX:AOTMode=create", "-XX:AOTCacheOutput",
 )
 
 

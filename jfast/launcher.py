@@ -80,10 +80,18 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
     from . import jars
     agent = str(jars.locate("jfast-agent.jar"))
     native = jars.native_helper(java)
+    if native is None:
+        # Without it no restore can be made faithful: no chdir, no C
+        # environment, no JDK internals (docs/architecture.md, "Fail closed").
+        raise FastPathUnavailable("the agent's native helper is missing",
+                                  "install gcc and libc6-dev, then reinstall jfast "
+                                  "(./setup.sh install)", lasting=True)
+    if "," in f"{native}{agent}":        # the agent's options are comma-separated
+        raise FastPathUnavailable("jfast is installed under a path with a comma",
+                                  f"{agent}: reinstall it elsewhere", lasting=True)
     agent_id = jars.agent_identity(digests.digest, agent)
     criu_id = cache.identity(criu_path)
-    material = cache.key_material(cmd, java, criu_id, io.shape, digests,
-                                  env, cwd, agent_id, cwd_in_key=native is None)
+    material = cache.key_material(cmd, java, criu_id, io.shape, digests, env, cwd, agent_id)
     screen = display.resolve(env, cmd, cwd, str(root / "display-memo.json"))
     report.display = screen.mode
     material["display"] = screen.key_part()
@@ -118,7 +126,7 @@ def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
         verbose(f"restoring {entry.key}")
         report.ready_point = meta.get("ready_point")
         with runs.registered(root, "restored", entry.key, cmd.argv, screen.shown(meta)):
-            code = restore(entry, meta, criu_path, io, env, report, native)
+            code = restore(entry, meta, criu_path, io, env, report)
     else:
         if not cache.writable(root):
             raise set_aside or FastPathUnavailable("cache is read-only",

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
-from pathlib import Path
+import time
 
 from . import cache, criu, kdat, replay, terminal
 from .errors import FastPathUnavailable
@@ -28,9 +29,11 @@ def inherit_list(meta: dict) -> list[tuple[int, str]]:
 
 
 def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
-            env: dict[str, str], report: Report, native: Path | None) -> int:
-    """Restore the entry's checkpoint; `native` is the agent's JNI helper
-    when this JVM can load it (jars.native_helper)."""
+            env: dict[str, str], report: Report) -> int:
+    """Restore the entry's checkpoint. The program goes on only once its
+    agent has made it see this run (directory, environment, randomness) and
+    said so; otherwise it is ended and FastPathUnavailable raised, before it
+    has done anything, so that the launcher starts java instead."""
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
     work = cache.scratch(entry.root, "restore.")
@@ -67,10 +70,25 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
             xvfb.resume(sb.init_pid, sb.program_pid() or -1, screen["number"],
                         screen.get("window"))
         except (FastPathUnavailable, OSError) as e:
-            sb.kill()        # still stopped: the program has done nothing
             failure = e if isinstance(e, FastPathUnavailable) else \
                 FastPathUnavailable("restored display broken", str(e))
+    if failure is None:
+        # The agent wakes on this line; it carries what a fresh run would see.
+        hello = {"cwd": os.getcwd(), "env": env}
+        if virtual:          # the program's display is still its private one
+            hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}
+        os.set_blocking(cmd_w, False)    # never hang on an agent that went away
+        _send(cmd_w, f"restored {json.dumps(hello)}")
+        verdict = _verdict(ev_r, sb)
+        word, _, what = verdict.partition(": ")
+        if word == "failed":
+            entry.quarantine()           # the same JDK would fail the same way next time
+            failure = FastPathUnavailable("restore not faithful",
+                                          f"the agent could not update {what}")
+        elif word == "silent":
+            failure = FastPathUnavailable("restore not faithful", what)
     if failure is not None:
+        sb.kill()            # held at its ready point: the program has done nothing
         forwarding.__exit__(None, None, None)
         sb.wait()            # the sandbox is gone, and with it any half-restored process
         term.restored(None)
@@ -84,15 +102,7 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
     io.started()
     term.restored(meta.get("termios"))
     replay.replay(entry.dir, meta)       # what the cold run printed before its checkpoint
-    # The agent wakes on this line; it carries what a fresh run would see.
-    hello = {"cwd": os.getcwd(), "env": env, "native": str(native) if native else None}
-    if virtual:              # the program's display is still its private one
-        hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}
-    os.set_blocking(cmd_w, False)    # never hang on an agent that went away
-    try:
-        os.write(cmd_w, f"restored {json.dumps(hello)}\n".encode())
-    except OSError:
-        pass
+    _send(cmd_w, "go")                   # and now the program goes on
     entry.touch()
     if term.fd is not None:
         sb.send_signal(signal.SIGWINCH)   # the size may differ from the cold run's
@@ -107,3 +117,44 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
         os.close(fd)
     cache.remove_tree(work)
     return code
+
+
+def _send(cmd_w: int, line: str) -> None:
+    try:
+        os.write(cmd_w, f"{line}\n".encode())
+    except OSError:
+        pass                 # the agent is gone: the program runs on without it
+
+
+# How long the agent may take to answer: its work takes 5-6 ms (Jetty); a
+# loaded machine may stretch that, a JVM stopped in a debugger much more.
+VERDICT_TIMEOUT = 30.0
+
+
+def _verdict(ev_r: int, sb: Sandbox) -> str:
+    """The agent's answer to `restored`: "ok" or "failed: WHAT"; "exited"
+    when the program ended first (then its status is the run's); "silent:
+    WHY" when the agent closed its pipe or said nothing in time."""
+    pidfd = sb.pidfd()
+    poller = select.poll()
+    poller.register(ev_r, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    buf = b""
+    deadline = time.monotonic() + VERDICT_TIMEOUT
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            ready = {fd for fd, _ in poller.poll(left * 1000)}
+            if ev_r in ready:
+                chunk = os.read(ev_r, 4096)
+                if not chunk:
+                    return "silent: the agent closed its pipe"
+                *lines, buf = (buf + chunk).split(b"\n")
+                for line in lines:
+                    word, _, rest = line.decode(errors="replace").strip().partition(" ")
+                    if word == "resumed":
+                        return rest
+            elif pidfd in ready:
+                return "exited"
+        return f"silent: the agent did not answer in {VERDICT_TIMEOUT:.0f} s"
+    finally:
+        os.close(pidfd)

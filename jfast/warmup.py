@@ -58,7 +58,7 @@ class Plan:
     """Everything a cold run needs to know, worked out by the launcher."""
 
     def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: cache.Entry,
-                 criu: str, criu_version: str, agent_jar: str, native: Path | None,
+                 criu: str, criu_version: str, agent_jar: str, native: Path,
                  ready: str, material: dict, display=None, replace: bool = False) -> None:
         self.java = java
         self.argv = argv               # the user's java arguments, unchanged
@@ -67,7 +67,7 @@ class Plan:
         self.criu = criu
         self.criu_version = criu_version
         self.agent_jar = agent_jar
-        self.native = native           # the agent's JNI helper, if this JVM can load it
+        self.native = native           # the agent's native library (jars.native_helper)
         self.ready = ready             # JFAST_READY
         self.material = material       # the key material, kept in the manifest
         self.display = display         # display.DisplayPlan (JFAST_DISPLAY)
@@ -89,6 +89,9 @@ class ColdRun:
         self._ev_buf = b""                 # a partial agent line
         self._publisher: threading.Thread | None = None   # sealing the last dump
         self._plain: str | None = None     # why a restore would gain nothing
+        # The agent's word on the JDK internals a restore must update: "ok",
+        # or "missing: ..." (then no checkpoint); None until it has spoken.
+        self._prepared: str | None = None
 
     # -- the run -----------------------------------------------------------
 
@@ -115,22 +118,21 @@ class ColdRun:
             self.tee.touch(mode=0o600)
             opts += f",tee={self.tee},teefds={ttys}"
         env = plan.env
-        native = plan.native
-        if native is not None and "," not in f"{native}{plan.agent_jar}":
-            # A JVMTI agent starts the Java one: -javaagent would turn off the
-            # CDS archive's module graph (~40 ms). Preloaded, the same library
-            # shows the agent a TCP listen(2) before it happens (jfast_native.c).
-            opts += f",native={native}"
-            if plan.ready in ("auto", "socket"):
-                opts += ",listen=1"
-                env = {**env, "LD_PRELOAD": ":".join(filter(None, [str(native),
-                                                                    env.get("LD_PRELOAD")]))}
-            agent = f"-agentpath:{native}={plan.agent_jar},{opts}"
-        else:
-            agent = f"-javaagent:{plan.agent_jar}={opts}"
+        # A JVMTI agent starts the Java one: -javaagent would turn off the CDS
+        # archive's module graph (~40 ms). Preloaded, the same library shows
+        # the agent a TCP listen(2) before it happens (jfast_native.c).
+        opts += f",native={plan.native}"
+        if plan.ready in ("auto", "socket"):
+            opts += ",listen=1"
+            env = {**env, "LD_PRELOAD": ":".join(filter(None, [str(plan.native),
+                                                                env.get("LD_PRELOAD")]))}
         tuning = ["-XX:-UsePerfData"]
         if feature_version(plan.java) in CDS_AT_BASE_JDKS:
             tuning += CDS_AT_BASE
+        # The agent takes the options below out of the program's view
+        # (RuntimeMXBean.getInputArguments), as under java.
+        opts += f",hide={len(tuning)}"
+        agent = f"-agentpath:{plan.native}={plan.agent_jar},{opts}"
         argv = [plan.java, agent, *tuning, *plan.argv]
         fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
         self.display = ColdDisplay(plan.display, plan.ready)
@@ -183,7 +185,11 @@ class ColdRun:
         chunk = os.read(self.ev_r, 4096)
         self._ev_buf += chunk
         *lines, self._ev_buf = self._ev_buf.split(b"\n")
-        self._events += [ln.decode(errors="replace").strip() for ln in lines]
+        for line in (ln.decode(errors="replace").strip() for ln in lines):
+            if line.startswith("prepared "):
+                self._prepared = line.partition(" ")[2]
+            else:
+                self._events.append(line)
         return bool(chunk)
 
     def _watch(self) -> None:
@@ -311,6 +317,9 @@ class ColdRun:
             t0 = time.monotonic()
             self._collect_garbage()
             self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+            unfaithful = self._unfaithful()     # the agent answered the GC after it spoke
+            if unfaithful:
+                raise _NoCheckpoint(unfaithful)
             t0 = time.monotonic()
             read_so_far = self._inputs()          # before criu's own opens
             self._termios = terminal.settings()   # what CRIU records too
@@ -324,6 +333,14 @@ class ColdRun:
             criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
                       pending.dir, externals)
             manifest = {**self._manifest(point, read_so_far), "output": printed}
+        except _NoCheckpoint as e:
+            pending.discard()
+            claim.release()
+            self.best = 99                       # the JDK will not change in this run
+            self.report.checkpoint = "none"
+            self.report.reason = f"no checkpoint: {e}"
+            verbose(self.report.reason)
+            return
         except (FastPathUnavailable, OSError) as e:
             self._failed(point, pending, claim, e)
             return
@@ -416,6 +433,17 @@ class ColdRun:
         verbose(self.report.reason)
         self.best = 99                           # do not try again in this run
 
+    def _unfaithful(self) -> str | None:
+        """Why a restore of this program could not be made faithful, from
+        the agent's own check of the JDK internals it must update (FreshRun),
+        or None when it can (docs/architecture.md, "Fail closed")."""
+        if self._prepared is None:
+            return "the agent did not start, so a restore could not update its state"
+        if self._prepared != "ok":
+            return (f"on this JDK a restore could not update {self._prepared.partition(': ')[2]}"
+                    " (the agent found no such JDK internal)")
+        return None
+
     def _collect_garbage(self, timeout: float = 10) -> None:
         """Ask the agent to shrink the heap (a full GC, free heap given back)
         and wait for it: dead objects and pages would otherwise be written
@@ -463,6 +491,10 @@ class ColdRun:
             files = self.inputs.snapshot(
                 [java_home, str(self.plan.entry.root), str(jars.DATA)], set(keyed), class_dirs)
         return {"cwd": os.getcwd(), "files": files}
+
+class _NoCheckpoint(Exception):
+    """This run's program cannot be checkpointed faithfully (not a failure)."""
+
 
 class _Before:
     """The host's TCP sockets as the program starts: its own listening socket

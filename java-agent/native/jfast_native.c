@@ -1,14 +1,19 @@
 /*
- * The two things a restored JVM must do that Java has no API for: move the
- * process to the caller's working directory, and replace the C library's
- * environment (what native code reads with getenv). Called by the agent
- * (dev.jfast.agent.Native) on the control thread, right after a restore.
+ * The agent's native half (docs/architecture.md, "The agent"). It is what
+ * starts the agent in every JVM jfast runs: a JVMTI agent (-agentpath), since
+ * java's -javaagent costs every such JVM some 40 ms (it turns off the CDS
+ * archive's module graph). At VM start it binds the Java class Native's
+ * methods itself (JNI RegisterNatives), so no Java code ever calls
+ * System.load: on JDK 24 and later that prints JEP 472's four warnings on the
+ * program's stderr, and under --illegal-native-access=deny it fails.
  *
- * In a first run it is also what starts the agent, as a JVMTI agent
- * (-agentpath): java's -javaagent costs every such JVM some 40 ms, since it
- * turns off the CDS archive's module graph. And, put in LD_PRELOAD there,
- * it is the socket ready point: listen(2) of a TCP server tells the agent
- * before it happens (see listen below).
+ * What it does for the agent, which Java has no API for: move the process to
+ * the caller's working directory and replace the C library's environment
+ * after a restore; tell whether a class is initialized and write final
+ * fields (JVMTI and JNI, instead of sun.misc.Unsafe, whose methods JDK 25
+ * removes); keep jfast's own VM options out of the program's view. Put in
+ * LD_PRELOAD, it is also the socket ready point: listen(2) of a TCP server
+ * tells the agent before it happens (see listen below).
  */
 #define _GNU_SOURCE
 #include <jni.h>
@@ -27,8 +32,8 @@
  * written into the image. Returns 1 if memory was released, 0 if none,
  * -1 where the C library has no such call.
  */
-JNIEXPORT jint JNICALL
-Java_dev_jfast_agent_Native_trimMalloc0(JNIEnv *env, jclass cls)
+static jint JNICALL
+trim_malloc(JNIEnv *env, jclass cls)
 {
 #ifdef __GLIBC__
     return malloc_trim(0);
@@ -38,8 +43,8 @@ Java_dev_jfast_agent_Native_trimMalloc0(JNIEnv *env, jclass cls)
 }
 
 /* path: NUL-terminated bytes. Returns 0 or an errno value. */
-JNIEXPORT jint JNICALL
-Java_dev_jfast_agent_Native_chdir0(JNIEnv *env, jclass cls, jbyteArray path)
+static jint JNICALL
+change_dir(JNIEnv *env, jclass cls, jbyteArray path)
 {
     jbyte *p = (*env)->GetByteArrayElements(env, path, NULL);
     int rc;
@@ -56,8 +61,8 @@ Java_dev_jfast_agent_Native_chdir0(JNIEnv *env, jclass cls, jbyteArray path)
  * to, so pointers that native code kept from getenv stay valid.
  * Returns 0 or an errno value.
  */
-JNIEXPORT jint JNICALL
-Java_dev_jfast_agent_Native_setenv0(JNIEnv *env, jclass cls, jbyteArray block)
+static jint JNICALL
+replace_env(JNIEnv *env, jclass cls, jbyteArray block)
 {
     jsize n = (*env)->GetArrayLength(env, block);
     char *copy = malloc((size_t)n + 1);
@@ -91,8 +96,8 @@ static int listen_armed;
 
 /* Native.armListen0: the first TCP listen from now on calls
  * Native.beforeListen() on the listening thread. */
-JNIEXPORT void JNICALL
-Java_dev_jfast_agent_Native_armListen0(JNIEnv *env, jclass cls)
+static void JNICALL
+arm_listen(JNIEnv *env, jclass cls)
 {
     if ((*env)->GetJavaVM(env, &listen_vm) != 0)
         return;
@@ -146,53 +151,7 @@ int listen(int fd, int backlog)
     return real(fd, backlog);
 }
 
-/* -- the agent's start, and what it would otherwise need java.instrument for */
-
 static jvmtiEnv *jvmti;
-static char *agent_options;
-
-static void JNICALL on_vm_init(jvmtiEnv *jv, JNIEnv *env, jthread thread)
-{
-    /* Here, with no Java frame, FindClass uses the system class loader. */
-    jclass agent = (*env)->FindClass(env, "dev/jfast/agent/Agent");
-    jmethodID start = agent == NULL ? NULL
-        : (*env)->GetStaticMethodID(env, agent, "nativeStart", "(Ljava/lang/String;)V");
-    jstring options = start == NULL ? NULL : (*env)->NewStringUTF(env, agent_options);
-    if (options != NULL)
-        (*env)->CallStaticVoidMethod(env, agent, start, options);
-    if ((*env)->ExceptionCheck(env))
-        (*env)->ExceptionClear(env);
-}
-
-/*
- * -agentpath:libjfast.so=<agent jar>,<agent options>: the jar joins the
- * system class path and Agent.nativeStart(options) runs when the VM has
- * started, before the main class loads, where a -javaagent's premain would.
- * Never fails the JVM: without JVMTI the program runs without the agent.
- */
-JNIEXPORT jint JNICALL
-Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
-{
-    jvmtiEventCallbacks callbacks;
-    char *comma, *jar;
-
-    if (options == NULL || (comma = strchr(options, ',')) == NULL)
-        return 0;
-    if ((*vm)->GetEnv(vm, (void **)&jvmti, JVMTI_VERSION_11) != JNI_OK) {
-        jvmti = NULL;
-        return 0;
-    }
-    agent_options = strdup(comma + 1);
-    jar = strndup(options, (size_t)(comma - options));
-    memset(&callbacks, 0, sizeof(callbacks));
-    callbacks.VMInit = on_vm_init;
-    if (agent_options == NULL || jar == NULL
-        || (*jvmti)->AddToSystemClassLoaderSearch(jvmti, jar) != JVMTI_ERROR_NONE
-        || (*jvmti)->SetEventCallbacks(jvmti, &callbacks, sizeof(callbacks)) != JVMTI_ERROR_NONE)
-        return 0;
-    (*jvmti)->SetEventNotificationMode(jvmti, JVMTI_ENABLE, JVMTI_EVENT_VM_INIT, NULL);
-    return 0;
-}
 
 /*
  * Native.dropPreload0: takes `lib` (NUL-terminated) off the front of
@@ -201,8 +160,8 @@ Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
  * copied that environment: System.getenv will then never show the entry.
  * False when it has, or JVMTI cannot tell, and Java's copy needs the change too.
  */
-JNIEXPORT jboolean JNICALL
-Java_dev_jfast_agent_Native_dropPreload0(JNIEnv *env, jclass cls, jbyteArray lib,
+static jboolean JNICALL
+drop_preload(JNIEnv *env, jclass cls, jbyteArray lib,
                                          jclass process_env)
 {
     jbyte *prefix = (*env)->GetByteArrayElements(env, lib, NULL);
@@ -230,8 +189,8 @@ Java_dev_jfast_agent_Native_dropPreload0(JNIEnv *env, jclass cls, jbyteArray lib
 }
 
 /* Native.openPackage0: opens `package` of `from` to `to`; a JVMTI error code. */
-JNIEXPORT jint JNICALL
-Java_dev_jfast_agent_Native_openPackage0(JNIEnv *env, jclass cls, jobject from,
+static jint JNICALL
+open_package(JNIEnv *env, jclass cls, jobject from,
                                          jstring package, jobject to)
 {
     const char *name;
@@ -247,8 +206,8 @@ Java_dev_jfast_agent_Native_openPackage0(JNIEnv *env, jclass cls, jobject from,
 }
 
 /* Native.loadedClasses0: every loaded class, or null. */
-JNIEXPORT jobjectArray JNICALL
-Java_dev_jfast_agent_Native_loadedClasses0(JNIEnv *env, jclass cls)
+static jobjectArray JNICALL
+loaded_classes(JNIEnv *env, jclass cls)
 {
     jint n, i;
     jclass *classes;
@@ -263,4 +222,195 @@ Java_dev_jfast_agent_Native_loadedClasses0(JNIEnv *env, jclass cls)
     }
     (*jvmti)->Deallocate(jvmti, (unsigned char *)classes);
     return out;
+}
+
+/* Native.classInitialized0: whether `c`'s static initializer has run. Reading
+ * a static field of a holder that has not would initialize it. */
+static jboolean JNICALL
+class_initialized(JNIEnv *env, jclass cls, jclass c)
+{
+    jint status = 0;
+    if (jvmti == NULL || c == NULL
+        || (*jvmti)->GetClassStatus(jvmti, c, &status) != JVMTI_ERROR_NONE)
+        return JNI_FALSE;
+    return (status & JVMTI_CLASS_STATUS_INITIALIZED) ? JNI_TRUE : JNI_FALSE;
+}
+
+/* Native.setField0: `field` (a java.lang.reflect.Field of a reference type)
+ * of `target`, or the static one when target is null, becomes `value`. JNI
+ * writes final fields too, which reflection refuses for static ones. */
+static jboolean JNICALL
+set_field(JNIEnv *env, jclass cls, jobject field, jobject target, jobject value)
+{
+    jfieldID id = (*env)->FromReflectedField(env, field);
+    if (id == NULL) {
+        (*env)->ExceptionClear(env);
+        return JNI_FALSE;
+    }
+    if (target == NULL) {
+        jclass owner = (*env)->CallObjectMethod(env, field,
+            (*env)->GetMethodID(env, (*env)->GetObjectClass(env, field),
+                                "getDeclaringClass", "()Ljava/lang/Class;"));
+        if (owner == NULL || (*env)->ExceptionCheck(env)) {
+            (*env)->ExceptionClear(env);
+            return JNI_FALSE;
+        }
+        (*env)->SetStaticObjectField(env, owner, id, value);
+    } else {
+        (*env)->SetObjectField(env, target, id, value);
+    }
+    return (*env)->ExceptionCheck(env) ? ((*env)->ExceptionClear(env), JNI_FALSE) : JNI_TRUE;
+}
+
+/*
+ * Native.hideOptions0: the options jfast put on the command line (`first`,
+ * -agentpath, and the `count` that follow it) leave the list the program
+ * reads with RuntimeMXBean.getInputArguments(), which java.management caches
+ * in its VMManagementImpl on first use: that cache is filled here, without
+ * them. JNI, because the class is in a package no module exports; its
+ * initialization (and java.management's library) costs about 3 ms. Returns
+ * how many were hidden, -1 when java.management is not there (a modular
+ * program that does not use it cannot read them either).
+ */
+static jint JNICALL
+hide_options(JNIEnv *env, jclass cls, jstring first, jint count)
+{
+    jclass helper = (*env)->FindClass(env, "sun/management/ManagementFactoryHelper");
+    jclass list = (*env)->FindClass(env, "java/util/List");
+    jclass array_list = (*env)->FindClass(env, "java/util/ArrayList");
+    jclass collections = (*env)->FindClass(env, "java/util/Collections");
+    jclass string = (*env)->FindClass(env, "java/lang/String");
+    jfieldID vm_id, args_id;
+    jmethodID vm_args, size, get, add, ctor, wrap, equals;
+    jobject vm, args, kept;
+    jint n, i, hidden = 0, skip = 0;
+
+    if (helper == NULL || list == NULL || array_list == NULL || collections == NULL
+        || string == NULL) {
+        (*env)->ExceptionClear(env);
+        return -1;
+    }
+    vm_id = (*env)->GetStaticFieldID(env, helper, "jvm", "Lsun/management/VMManagement;");
+    vm = vm_id == NULL ? NULL : (*env)->GetStaticObjectField(env, helper, vm_id);
+    if (vm == NULL)
+        goto failed;
+    args_id = (*env)->GetFieldID(env, (*env)->GetObjectClass(env, vm), "vmArgs",
+                                 "Ljava/util/List;");
+    vm_args = (*env)->GetMethodID(env, (*env)->GetObjectClass(env, vm), "getVmArguments",
+                                  "()Ljava/util/List;");
+    size = (*env)->GetMethodID(env, list, "size", "()I");
+    get = (*env)->GetMethodID(env, list, "get", "(I)Ljava/lang/Object;");
+    add = (*env)->GetMethodID(env, list, "add", "(Ljava/lang/Object;)Z");
+    ctor = (*env)->GetMethodID(env, array_list, "<init>", "()V");
+    wrap = (*env)->GetStaticMethodID(env, collections, "unmodifiableList",
+                                     "(Ljava/util/List;)Ljava/util/List;");
+    equals = (*env)->GetMethodID(env, string, "equals", "(Ljava/lang/Object;)Z");
+    if (args_id == NULL || vm_args == NULL || size == NULL || get == NULL || add == NULL
+        || ctor == NULL || wrap == NULL || equals == NULL)
+        goto failed;
+    args = (*env)->CallObjectMethod(env, vm, vm_args);
+    kept = args == NULL ? NULL : (*env)->NewObject(env, array_list, ctor);
+    if (kept == NULL)
+        goto failed;
+    n = (*env)->CallIntMethod(env, args, size);
+    for (i = 0; i < n && !(*env)->ExceptionCheck(env); i++) {
+        jobject arg = (*env)->CallObjectMethod(env, args, get, i);
+        if (skip > 0) {
+            skip--;
+            hidden++;
+        } else if (hidden == 0 && (*env)->CallBooleanMethod(env, first, equals, arg)) {
+            skip = count;
+            hidden++;
+        } else {
+            (*env)->CallBooleanMethod(env, kept, add, arg);
+        }
+        (*env)->DeleteLocalRef(env, arg);
+    }
+    if (!(*env)->ExceptionCheck(env))
+        (*env)->SetObjectField(env, vm, args_id,
+                               (*env)->CallStaticObjectMethod(env, collections, wrap, kept));
+    if (!(*env)->ExceptionCheck(env))
+        return hidden;
+failed:
+    (*env)->ExceptionClear(env);
+    return -2;
+}
+
+/* -- the agent's start ------------------------------------------------------ */
+
+static char *agent_jar;
+static char *agent_options;     /* as given: "<agent jar>,<agent options>" */
+
+static const JNINativeMethod NATIVES[] = {
+    {"trimMalloc0", "()I", (void *)trim_malloc},
+    {"chdir0", "([B)I", (void *)change_dir},
+    {"setenv0", "([B)I", (void *)replace_env},
+    {"armListen0", "()V", (void *)arm_listen},
+    {"dropPreload0", "([BLjava/lang/Class;)Z", (void *)drop_preload},
+    {"openPackage0", "(Ljava/lang/Module;Ljava/lang/String;Ljava/lang/Module;)I",
+     (void *)open_package},
+    {"loadedClasses0", "()[Ljava/lang/Class;", (void *)loaded_classes},
+    {"classInitialized0", "(Ljava/lang/Class;)Z", (void *)class_initialized},
+    {"setField0", "(Ljava/lang/reflect/Field;Ljava/lang/Object;Ljava/lang/Object;)Z",
+     (void *)set_field},
+    {"hideOptions0", "(Ljava/lang/String;I)I", (void *)hide_options},
+};
+
+/*
+ * The VM has started, before the main class loads (where a -javaagent's
+ * premain would run). The jar joins the system class path now, in the live
+ * phase: added at load time it would show in java.class.path, and
+ * class-path-sensitive features (AppCDS, JDK 25's AOT cache) would record
+ * it. With no Java frame, FindClass here uses the system class loader.
+ */
+static void JNICALL on_vm_init(jvmtiEnv *jv, JNIEnv *env, jthread thread)
+{
+    jclass natives, agent;
+    jmethodID start;
+    jstring options;
+    jboolean bound;
+
+    if ((*jvmti)->AddToSystemClassLoaderSearch(jvmti, agent_jar) != JVMTI_ERROR_NONE)
+        return;
+    natives = (*env)->FindClass(env, "dev/jfast/agent/Native");
+    bound = natives != NULL && (*env)->RegisterNatives(env, natives, NATIVES,
+                                   sizeof(NATIVES) / sizeof(NATIVES[0])) == 0;
+    if ((*env)->ExceptionCheck(env))
+        (*env)->ExceptionClear(env);
+    agent = (*env)->FindClass(env, "dev/jfast/agent/Agent");
+    start = agent == NULL ? NULL
+        : (*env)->GetStaticMethodID(env, agent, "nativeStart", "(Ljava/lang/String;Z)V");
+    options = start == NULL ? NULL : (*env)->NewStringUTF(env, agent_options);
+    if (options != NULL)
+        (*env)->CallStaticVoidMethod(env, agent, start, options, bound);
+    if ((*env)->ExceptionCheck(env))
+        (*env)->ExceptionClear(env);
+}
+
+/*
+ * -agentpath:libjfast.so=<agent jar>,<agent options>: Agent.nativeStart with
+ * that whole text runs when the VM has started. Never fails the JVM: without JVMTI the
+ * program runs without the agent, and jfast makes no checkpoint of it.
+ */
+JNIEXPORT jint JNICALL
+Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
+{
+    jvmtiEventCallbacks callbacks;
+    char *comma;
+
+    if (options == NULL || (comma = strchr(options, ',')) == NULL)
+        return 0;
+    if ((*vm)->GetEnv(vm, (void **)&jvmti, JVMTI_VERSION_11) != JNI_OK) {
+        jvmti = NULL;
+        return 0;
+    }
+    agent_options = strdup(options);
+    agent_jar = strndup(options, (size_t)(comma - options));
+    memset(&callbacks, 0, sizeof(callbacks));
+    callbacks.VMInit = on_vm_init;
+    if (agent_options == NULL || agent_jar == NULL
+        || (*jvmti)->SetEventCallbacks(jvmti, &callbacks, sizeof(callbacks)) != JVMTI_ERROR_NONE)
+        return 0;
+    (*jvmti)->SetEventNotificationMode(jvmti, JVMTI_ENABLE, JVMTI_EVENT_VM_INIT, NULL);
+    return 0;
 }

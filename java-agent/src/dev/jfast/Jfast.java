@@ -19,15 +19,19 @@ import java.lang.reflect.Method;
  * nothing, so a program can call {@code ready()} unconditionally.
  *
  * <p>This class deliberately depends on nothing but {@code java.base}: a
- * program may bundle its own copy of it (in any class loader), and it still
- * finds the agent: the system property {@value #HOOK_PROPERTY} names the
- * agent class, whose {@code explicitReady()} it calls through the system
- * class loader.
+ * program may bundle its own copy of it (in any class loader, or in a named
+ * module), and it still finds the agent, which jfast puts on the system
+ * class path, by name. jfast sets no system property for it: the program
+ * sees the properties java would give it.
  */
 public final class Jfast {
 
-    /** The system property naming the jfast agent class, set by the agent. */
-    public static final String HOOK_PROPERTY = "dev.jfast.ready";
+    /** The agent's class, on the system class path of a JVM that jfast started. */
+    static final String AGENT = "dev.jfast.agent.Agent";
+
+    /** The agent's ready method, or null when this JVM has no active agent. */
+    private static volatile Method hook;
+    private static volatile boolean searched;
 
     private Jfast() {
     }
@@ -57,18 +61,20 @@ public final class Jfast {
         return hook() != null;
     }
 
-    /** The agent's ready method, found by name so that a copy of this class
-     *  bundled in any class loader reaches the one agent in the JVM. */
+    /** The agent's ready method, found by name once, so that a copy of this
+     *  class bundled in any class loader reaches the one agent in the JVM. */
     private static Method hook() {
-        try {
-            String agent = System.getProperty(HOOK_PROPERTY);
-            if (agent == null) {
-                return null;
+        if (!searched) {
+            try {
+                Class<?> c = Class.forName(AGENT, true, ClassLoader.getSystemClassLoader());
+                if (Boolean.TRUE.equals(c.getMethod("active").invoke(null))) {
+                    hook = c.getMethod("explicitReady");
+                }
+            } catch (ReflectiveOperationException | SecurityException | LinkageError e) {
+                // not under jfast
             }
-            Class<?> c = Class.forName(agent, true, ClassLoader.getSystemClassLoader());
-            return c.getMethod("explicitReady");
-        } catch (ReflectiveOperationException | SecurityException | LinkageError e) {
-            return null;
+            searched = true;
         }
+        return hook;
     }
 }

@@ -4,25 +4,28 @@ import java.io.File;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.lang.instrument.Instrumentation;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The jfast Java agent. jfast starts the JVM with
- * {@code -agentpath:libjfast.so=agent.jar,OPTIONS} (see jfast_native.c) or,
- * without its native library, {@code -javaagent:agent.jar=OPTIONS}, where
- * OPTIONS are {@code ev=<fd>,cmd=<fd>[,ready=<mode>][,preload=<path>]
- * [,record=<path>][,native=<path>][,listen=1][,tee=<path>,teefds=<12>][,verbose=1]}.
+ * {@code -agentpath:libjfast.so=agent.jar,OPTIONS [JVM options...]}: the
+ * native library (jfast_native.c) adds the jar to the class path when the VM
+ * has started and calls {@link #nativeStart}. OPTIONS are
+ * {@code ev=<fd>,cmd=<fd>,native=<path>[,ready=<mode>][,preload=<path>]
+ * [,record=<path>][,listen=1][,hide=<n>][,tee=<path>,teefds=<12>][,verbose=1]}.
  *
  * <ul>
  * <li>{@code ev}: an inherited pipe fd the agent writes events to
- *     ({@code ready main [<ms>]}, {@code ready explicit}); a main event
- *     carries how long preloading took, when there was a list.</li>
+ *     ({@code ready main [<ms>]}, {@code ready explicit}, {@code prepared ...},
+ *     {@code resumed ...}); a main event carries how long preloading took,
+ *     when there was a list.</li>
  * <li>{@code cmd}: an inherited pipe fd the agent reads commands from
- *     ({@code go}, {@code restored <json>}).</li>
+ *     ({@code go}, {@code gc}, {@code restored <json>}).</li>
+ * <li>{@code native}: the native library's path.</li>
  * <li>{@code ready}: auto (default), main, explicit, socket, stdin or window.
  *     main stops before the program's main, and so does auto when there is a
  *     preload list (a main-entry checkpoint without one saves no more than
@@ -34,12 +37,12 @@ import java.util.Map;
  *     before main.</li>
  * <li>{@code record}: at exit of a cold (not restored) run, the classes the
  *     boot, platform and system loaders hold are written there.</li>
- * <li>{@code native}: the agent's native library (chdir, environment,
- *     JVMTI), loaded at once.</li>
  * <li>{@code listen=1}: jfast put the native library first in LD_PRELOAD:
  *     under auto and socket, the first TCP listen(2) is a ready point
  *     ({@code ready socket}), taken before the socket listens. The
  *     program's environment loses that LD_PRELOAD entry.</li>
+ * <li>{@code hide}: how many JVM options jfast put after its -agentpath;
+ *     with it, they leave the program's RuntimeMXBean.getInputArguments().</li>
  * <li>{@code tee}, {@code teefds}: System.out (1) and/or System.err (2), on a
  *     terminal, are copied into that file until the dump ({@link EarlyOutput}).</li>
  * <li>{@code verbose=1}: jfast runs with JFAST_VERBOSE.</li>
@@ -47,20 +50,20 @@ import java.util.Map;
  *
  * <p>Values cannot contain commas. Without usable ev and cmd fds the agent
  * does nothing at all. It never throws and prints nothing unless verbose
- * (the option, or the system property {@code JFAST_VERBOSE=1}).
+ * (the option, or the system property {@code JFAST_VERBOSE=1}). It sets no
+ * system property: the program sees the properties java would give it.
  *
  * <p>This runs in every JVM jfast starts, so it is kept cheap on purpose:
  * no lambdas, streams, regex or formatting, and few classes.
  */
 public final class Agent {
 
-    static final String HOOK_PROPERTY = "dev.jfast.ready";
-
     private static volatile boolean verbose;
     private static boolean mainPoint;
     private static boolean explicitPoint;
     private static boolean socketPoint;
 
+    private static volatile boolean active;
     private static volatile boolean restored;
     private static volatile String restoredInfo;
     /** Set once the after-restore hooks have run; guarded by RESTORE_HOOKS. */
@@ -71,26 +74,24 @@ public final class Agent {
     private Agent() {
     }
 
-    /** Entry point named by the manifest's Premain-Class. Never throws. */
-    public static void premain(String args, Instrumentation inst) {
+    /**
+     * Entry point, called by the native library when the VM has started with
+     * its whole option text ({@code agent.jar,OPTIONS}); {@code bound} says
+     * whether it could bind class Native's methods. Never throws.
+     */
+    public static void nativeStart(String all, boolean bound) {
         try {
-            start(args, inst);
+            Native.bound(bound);
+            start(all);
         } catch (Throwable t) {
             log("agent disabled: " + t);
         }
     }
 
-    /**
-     * Entry point of the JVMTI agent in the native library (jfast_native.c),
-     * which jfast uses when it has one; it passes the {@code native} option.
-     * Never throws.
-     */
-    public static void nativeStart(String args) {
-        premain(args, null);
-    }
-
-    private static void start(String args, Instrumentation inst) {
+    private static void start(String all) {
         verbose = isVerbose();
+        int jarEnd = all.indexOf(',');
+        String args = all.substring(jarEnd + 1);
         String ev = null;
         String cmd = null;
         String mode = "auto";
@@ -100,6 +101,7 @@ public final class Agent {
         String teeFds = "";
         String nativeLib = null;
         boolean listen = false;
+        int hide = -1;
         StringBuilder ignored = new StringBuilder();
         if (args != null) {
             int pos = 0;
@@ -133,6 +135,8 @@ public final class Agent {
                     listen = value.equals("1");
                 } else if (key.equals("tee")) {
                     tee = value;
+                } else if (key.equals("hide")) {
+                    hide = parseFd(value);
                 } else if (key.equals("teefds")) {
                     teeFds = value;
                 } else if (key.equals("verbose")) {
@@ -178,19 +182,21 @@ public final class Agent {
             EarlyOutput.install(tee, teeFds);
         }
         ReadyPoint.init(out);
-        boolean haveNative = nativeLib != null && nativeLib.length() > 0 && Native.load(nativeLib);
-        if (listen && haveNative) {
-            watchListen(nativeLib, inst);
+        if (hide >= 0 && nativeLib != null) {
+            // the program lists its own options, as under java
+            int hidden = Native.hideOptions("-agentpath:" + nativeLib + "=" + all, hide);
+            log("hid " + hidden + " of jfast's JVM options");
         }
-        Control control = new Control(in, "/proc/self/fd/" + cmdFd, inst);
+        if (listen && Native.loaded()) {
+            watchListen(nativeLib);
+        }
+        Control control = new Control(in, "/proc/self/fd/" + cmdFd);
         control.start();
-        // A String marker only: a non-String property value breaks
-        // Properties.list/store. Jfast.ready() calls explicitReady() by name.
-        System.setProperty(HOOK_PROPERTY, "dev.jfast.agent.Agent");
         Runtime.getRuntime().addShutdownHook(
-                new ExitHook(control, record != null && record.length() > 0 ? record : null, inst));
+                new ExitHook(control, record != null && record.length() > 0 ? record : null));
         long preloadMs = preload != null && preload.length() > 0 ? preload(preload) : -1;
         mainPoint = mode.equals("main") || (mode.equals("auto") && preloadMs >= 0);
+        active = true;
         log("active, ready=" + mode);
         if (mainPoint) {
             long t0 = System.nanoTime();
@@ -205,7 +211,7 @@ public final class Agent {
      * jfast) and takes it out of LD_PRELOAD, so the program and its children
      * see the environment they would under java.
      */
-    private static void watchListen(String lib, Instrumentation inst) {
+    private static void watchListen(String lib) {
         if (socketPoint) {
             Native.armListen();
         }
@@ -213,7 +219,7 @@ public final class Agent {
             return;             // before Java read the environment: nothing else to do
         }
         log("the environment was read before the agent: updating Java's copy");
-        Internals.open(inst);   // FreshRun updates it through JDK internals
+        Internals.open();       // FreshRun updates it through JDK internals
         Map<String, String> env = new HashMap<String, String>(System.getenv());
         String value = env.get("LD_PRELOAD");
         if (value != null && value.startsWith(lib)) {
@@ -224,7 +230,7 @@ public final class Agent {
             } else {
                 env.put("LD_PRELOAD", rest);
             }
-            FreshRun.environment(env);
+            FreshRun.environment(env, new java.util.ArrayList<String>());
         }
     }
 
@@ -295,8 +301,13 @@ public final class Agent {
         return ms;
     }
 
-    /** Called on the control thread when jfast says the process was restored. */
-    static void restoredNow(String info) {
+    /**
+     * Called on the control thread when jfast says the process was restored:
+     * the restoring run's state is applied and checked, then the
+     * after-restore hooks run. Returns what could not be applied; then no
+     * hook runs and jfast ends this process before any program thread goes on.
+     */
+    static List<String> restoredNow(String info) {
         Runnable[] hooks;
         synchronized (RESTORE_HOOKS) {
             resumed = false;
@@ -306,14 +317,20 @@ public final class Agent {
         restored = true;
         // The image remembers the cold run's setting; the restoring run decides.
         verbose = info != null && info.indexOf("\"JFAST_VERBOSE\": \"1\"") >= 0;
+        List<String> failed;
         try {
             // The caller's environment, directory and fresh randomness come
             // before any hook, so hooks (org.crac resources) already see them.
-            try {
-                FreshRun.apply(info);
-            } catch (Throwable t) {
-                log("cannot apply the restoring run's state: " + t);
-            }
+            failed = FreshRun.apply(info);
+        } catch (Throwable t) {
+            failed = new java.util.ArrayList<String>();
+            failed.add("the restoring run's state (" + t + ")");
+        }
+        if (!failed.isEmpty()) {
+            log("cannot make this restore faithful: " + failed);
+            return failed;
+        }
+        try {
             for (int i = 0; i < hooks.length; i++) {
                 try {
                     hooks[i].run();
@@ -327,6 +344,7 @@ public final class Agent {
                 RESTORE_HOOKS.notifyAll();
             }
         }
+        return failed;
     }
 
     /**
@@ -363,6 +381,11 @@ public final class Agent {
         synchronized (RESTORE_HOOKS) {
             RESTORE_HOOKS.add(hook);
         }
+    }
+
+    /** True once the agent has started in this JVM (jfast runs it). */
+    public static boolean active() {
+        return active;
     }
 
     /** True once this process has been restored from a checkpoint. */
@@ -424,19 +447,16 @@ public final class Agent {
     static final class ExitHook extends Thread {
         private final Control control;
         private final String path;
-        private final Instrumentation inst;
-
-        ExitHook(Control control, String path, Instrumentation inst) {
+        ExitHook(Control control, String path) {
             super("jfast-exit");
             this.control = control;
             this.path = path;
-            this.inst = inst;
         }
 
         @Override
         public void run() {
             control.shutdown();
-            if (path == null || restored || (inst == null && !Native.loaded())) {
+            if (path == null || restored || !Native.loaded()) {
                 return;
             }
             try {
@@ -447,7 +467,7 @@ public final class Agent {
         }
 
         private void write() throws IOException {
-            Class<?>[] all = inst != null ? inst.getAllLoadedClasses() : Native.loadedClasses();
+            Class<?>[] all = Native.loadedClasses();
             if (all == null) {
                 return;
             }

@@ -3,33 +3,35 @@ package dev.jfast.agent;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.instrument.Instrumentation;
+import java.util.List;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The {@code jfast-control} daemon thread: reads command lines from jfast
- * until EOF. {@code go} releases the current ready point; {@code restored
- * <json>} marks the process as restored, runs the after-restore hooks and
- * then releases. EOF or an I/O error closes the channel, which releases every
- * waiter for good. Unknown lines are ignored.
+ * The {@code jfast-control} daemon thread. It first finds the JDK internals
+ * a restore updates and tells jfast whether it can ({@code prepared ok} or
+ * {@code prepared missing: ...}: without ok jfast makes no checkpoint), then
+ * reads command lines from jfast until EOF. {@code go} releases the current
+ * ready point; {@code restored <json>} marks the process as restored, applies
+ * and checks the restoring run's state and answers {@code resumed ok} (jfast
+ * then replays the early output and says go) or {@code resumed failed: ...}
+ * (jfast ends the process). EOF or an I/O error closes the channel, which
+ * releases every waiter for good. Unknown lines are ignored.
  */
 final class Control extends Thread {
 
     private final InputStream in;
     private final String path;
-    private final Instrumentation inst;
     private volatile boolean stopping;
 
     /**
      * Reads {@code in}, which was opened from {@code path} (/proc/self/fd/N),
-     * after opening the JDK internals (with {@code inst} under -javaagent):
-     * commands come in order, so the opens are done before any dump.
+     * after opening the JDK internals: commands come in order, so the opens
+     * are done before any dump.
      */
-    Control(InputStream in, String path, Instrumentation inst) {
+    Control(InputStream in, String path) {
         super("jfast-control");
         this.in = in;
         this.path = path;
-        this.inst = inst;
         setDaemon(true);
     }
 
@@ -63,8 +65,12 @@ final class Control extends Thread {
 
     @Override
     public void run() {
-        Internals.open(inst);
-        FreshRun.prepare();     // before any command, so before any dump
+        Internals.open();
+        List<String> missing = FreshRun.prepare();   // before any command, so before any dump
+        if (!missing.isEmpty()) {
+            Agent.log("a restore could not update on this JDK: " + missing);
+        }
+        ReadyPoint.send(missing.isEmpty() ? "prepared ok" : "prepared missing: " + join(missing));
         try {
             byte[] buf = new byte[1024];
             int len = 0;
@@ -120,9 +126,10 @@ final class Control extends Thread {
         } else if (line.equals("restored") || line.startsWith("restored ")) {
             String info = line.length() > 9 ? line.substring(9) : "";
             EarlyOutput.stop();
-            Agent.restoredNow(info);          // sets verbose as the restoring run wants
-            Agent.log("restored");
-            ReadyPoint.release();
+            List<String> failed = Agent.restoredNow(info);  // sets verbose as the run wants
+            Agent.log(failed.isEmpty() ? "restored" : "restore not faithful");
+            // jfast says go once it has replayed what the cold run printed
+            ReadyPoint.send(failed.isEmpty() ? "resumed ok" : "resumed failed: " + join(failed));
         } else if (line.equals("gc")) {
             // Before a dump: what was printed so far goes to jfast, and a
             // smaller process is a smaller, faster image.
@@ -132,5 +139,14 @@ final class Control extends Thread {
         } else if (line.length() > 0) {
             Agent.log("ignoring command: " + line);
         }
+    }
+
+    /** Items for one event line: no newlines, "; " between them. */
+    static String join(List<String> items) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < items.size(); i++) {
+            b.append(i == 0 ? "" : "; ").append(items.get(i).replace('\n', ' '));
+        }
+        return b.toString();
     }
 }

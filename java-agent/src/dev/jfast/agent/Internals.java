@@ -1,9 +1,7 @@
 package dev.jfast.agent;
 
-import java.lang.instrument.Instrumentation;
 import java.lang.reflect.Field;
-import java.lang.reflect.Method;
-import java.util.Collections;
+import java.lang.reflect.Modifier;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -12,9 +10,13 @@ import java.util.Set;
 /**
  * Reflective access to the JDK internals a restored process must update
  * (cached environment, working directory, random generator state). The
- * agent opens the packages it needs to itself, once, in the cold run; every accessor returns null or false instead of
- * throwing, so a JDK that lays things out differently only loses that
- * one update.
+ * agent opens the packages it needs to itself, once, in the cold run, through
+ * JVMTI (Native). Class status and final-field writes go through JVMTI and
+ * JNI too: no sun.misc.Unsafe, whose methods JDK 25 removes and which a
+ * modular program (-m) may not even have in its module graph. Accessors
+ * return null or false instead of throwing; what a restore must not miss is
+ * checked by FreshRun and Reseed, which make the cold run refuse a
+ * checkpoint when it is missing (docs/architecture.md, "Fail closed").
  */
 final class Internals {
 
@@ -23,25 +25,17 @@ final class Internals {
         "jdk.internal.util", "sun.nio.fs", "sun.security.provider", "sun.security.jca",
     };
 
-    /** sun.misc.Unsafe and the methods used, by reflection (no javac warnings). */
-    private static Object unsafe;
-    private static Method shouldBeInitialized;
-    private static Method staticFieldBase;
-    private static Method staticFieldOffset;
-    private static Method putObjectVolatile;
-
     private Internals() {
     }
 
     private static boolean opened;
 
     /**
-     * Opens the java.base packages above to the agent's module, through the
-     * Instrumentation of a -javaagent or else JVMTI (Native); once. It costs
-     * some 11 ms (the JDK's first lambda, in Module), so the control thread
-     * does it while the program starts, before any checkpoint.
+     * Opens the java.base packages above to the agent's module, once. It
+     * costs some 11 ms (the JDK's first lambda, in Module), so the control
+     * thread does it while the program starts, before any checkpoint.
      */
-    static synchronized void open(Instrumentation inst) {
+    static synchronized void open() {
         if (opened) {
             return;
         }
@@ -50,30 +44,11 @@ final class Internals {
             Module base = Object.class.getModule();
             Module me = Internals.class.getModule();
             Set<String> present = base.getPackages();
-            Map<String, Set<Module>> opens = new HashMap<String, Set<Module>>();
             for (int i = 0; i < PACKAGES.length; i++) {
-                if (present.contains(PACKAGES[i])) {
-                    if (inst != null) {
-                        opens.put(PACKAGES[i], Collections.singleton(me));
-                    } else if (!Native.openPackage(base, PACKAGES[i], me)) {
-                        Agent.log("cannot open " + PACKAGES[i]);
-                    }
+                if (present.contains(PACKAGES[i]) && !Native.openPackage(base, PACKAGES[i], me)) {
+                    Agent.log("cannot open " + PACKAGES[i]);
                 }
             }
-            if (inst != null) {
-                inst.redefineModule(base, Collections.<Module>emptySet(),
-                        Collections.<String, Set<Module>>emptyMap(), opens,
-                        Collections.<Class<?>>emptySet(),
-                        Collections.<Class<?>, java.util.List<Class<?>>>emptyMap());
-            }
-            Class<?> u = Class.forName("sun.misc.Unsafe");
-            Field f = u.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            shouldBeInitialized = u.getMethod("shouldBeInitialized", Class.class);
-            staticFieldBase = u.getMethod("staticFieldBase", Field.class);
-            staticFieldOffset = u.getMethod("staticFieldOffset", Field.class);
-            putObjectVolatile = u.getMethod("putObjectVolatile", Object.class, long.class, Object.class);
-            unsafe = f.get(null);
         } catch (Throwable t) {
             Agent.log("cannot open JDK internals: " + t);
         }
@@ -95,6 +70,38 @@ final class Internals {
             Agent.log("no field " + c.getName() + "." + name);
         }
         return f;
+    }
+
+    /**
+     * The one static field of {@code c} whose type is {@code type}, made
+     * accessible, or null when there is none or more than one: found by what
+     * it holds, not by a name that changes between JDKs (java.io.File's
+     * file system is {@code fs} up to 17, {@code FS} from 21).
+     */
+    static Field staticOfType(Class<?> c, String type) {
+        if (c == null) {
+            return null;
+        }
+        Field found = null;
+        try {
+            Field[] all = c.getDeclaredFields();
+            for (int i = 0; i < all.length; i++) {
+                if (Modifier.isStatic(all[i].getModifiers())
+                        && all[i].getType().getName().equals(type)) {
+                    if (found != null) {
+                        return null;
+                    }
+                    found = all[i];
+                }
+            }
+            if (found != null) {
+                found.setAccessible(true);
+            }
+        } catch (Throwable t) {
+            Agent.log("no static " + type + " in " + c.getName() + ": " + t);
+            return null;
+        }
+        return found;
     }
 
     /** Fields found so far, by class and name: see FreshRun.prepare. */
@@ -131,14 +138,7 @@ final class Internals {
      * holder initialized after the restore is fresh anyway.
      */
     static boolean initialized(Class<?> c) {
-        if (c == null || unsafe == null) {
-            return false;
-        }
-        try {
-            return !((Boolean) shouldBeInitialized.invoke(unsafe, c)).booleanValue();
-        } catch (Throwable t) {
-            return false;
-        }
+        return Native.initialized(c);
     }
 
     /** The value of static field {@code cls.name} if the class is initialized, else null. */
@@ -150,35 +150,13 @@ final class Internals {
         return get(field(c, name), null);
     }
 
-    /** Sets a static final reference field (reflection refuses those). */
-    static boolean putStatic(Field f, Object value) {
-        if (f == null || unsafe == null) {
-            return false;
-        }
-        try {
-            putObjectVolatile.invoke(unsafe, staticFieldBase.invoke(unsafe, f),
-                    staticFieldOffset.invoke(unsafe, f), value);
+    /** Sets a reference field (static when target is null), final or not. */
+    static boolean put(Field f, Object target, Object value) {
+        if (Native.setField(f, target, value)) {
             return true;
-        } catch (Throwable t) {
-            Agent.log("cannot set " + f + ": " + t);
-            return false;
         }
-    }
-
-    /** Sets an instance field, final or not; false on failure. */
-    static boolean set(Object target, String name, Object value) {
-        Field f = instanceField(target, name);
-        if (f == null) {
-            Agent.log("no field " + name + " in " + target);
-            return false;
-        }
-        try {
-            f.set(target, value);
-            return true;
-        } catch (Throwable t) {
-            Agent.log("cannot set " + f + ": " + t);
-            return false;
-        }
+        Agent.log("cannot set " + f);
+        return false;
     }
 
     /** Field {@code name} of the target's class or a superclass, or null. */

@@ -1,43 +1,32 @@
 package dev.jfast.agent;
 
+import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Map;
 
 /**
- * The agent's small native library (java-agent/native/jfast_native.c):
- * chdir and a replacement of the C environment, which Java cannot do, and
- * the socket ready point. In a first run it is also the JVMTI agent that
- * started this one, and stands in for java.instrument (opening JDK packages,
- * listing the loaded classes). Loaded in a restored process from the path
- * jfast sends, and in a first run from the {@code native} option.
+ * The agent's small native library (java-agent/native/jfast_native.c), which
+ * started this agent as a JVMTI agent and bound these methods itself
+ * (RegisterNatives: no System.load, so no JEP 472 warning on JDK 24+):
+ * chdir and a replacement of the C environment, which Java cannot do; class
+ * status and final-field writes for the JDK internals a restore updates; the
+ * socket ready point; opening JDK packages and listing loaded classes.
  */
 final class Native {
 
-    private static volatile boolean loaded;
+    private static volatile boolean bound;
 
     private Native() {
     }
 
-    /** Loads the library once; false when it cannot be loaded. */
-    static boolean load(String path) {
-        if (loaded) {
-            return true;
-        }
-        if (path == null || path.length() == 0) {
-            return false;
-        }
-        try {
-            System.load(path);
-            loaded = true;
-        } catch (Throwable t) {
-            Agent.log("cannot load " + path + ": " + t);
-        }
-        return loaded;
+    /** Called once by the agent's start: whether the library bound our methods. */
+    static void bound(boolean yes) {
+        bound = yes;
     }
 
     static boolean loaded() {
-        return loaded;
+        return bound;
     }
 
     /** chdir(2); 0 or an errno value. */
@@ -74,7 +63,7 @@ final class Native {
 
     /** Opens {@code pkg} of {@code from} to {@code to} (JVMTI); false if it cannot. */
     static boolean openPackage(Module from, String pkg, Module to) {
-        return openPackage0(from, pkg, to) == 0;
+        return bound && openPackage0(from, pkg, to) == 0;
     }
 
     /**
@@ -96,6 +85,25 @@ final class Native {
         return loadedClasses0();
     }
 
+    /** Whether {@code c}'s static initializer has run (JVMTI). */
+    static boolean initialized(Class<?> c) {
+        return bound && c != null && classInitialized0(c);
+    }
+
+    /** Sets reference field {@code f} of {@code target} (static: null), final or not. */
+    static boolean setField(Field f, Object target, Object value) {
+        return bound && f != null && setField0(f, target, value);
+    }
+
+    /**
+     * Takes {@code first} and the {@code count} options after it out of the
+     * program's RuntimeMXBean.getInputArguments(); how many, or a negative
+     * number when it could not.
+     */
+    static int hideOptions(String first, int count) {
+        return bound ? hideOptions0(first, count) : -1;
+    }
+
     private static native int openPackage0(Module from, String pkg, Module to);
 
     private static native Class<?>[] loadedClasses0();
@@ -109,4 +117,10 @@ final class Native {
     private static native int chdir0(byte[] path);
 
     private static native int setenv0(byte[] block);
+
+    private static native boolean classInitialized0(Class<?> c);
+
+    private static native boolean setField0(Field f, Object target, Object value);
+
+    private static native int hideOptions0(String first, int count);
 }

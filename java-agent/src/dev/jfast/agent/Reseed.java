@@ -3,6 +3,8 @@ package dev.jfast.agent;
 import java.io.FileInputStream;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -51,41 +53,122 @@ final class Reseed {
     /**
      * Ahead of a restore (FreshRun.prepare): finds and reads once the fields
      * all() writes, of the holders already initialized. Changes nothing.
+     * Returns what a restore would miss on this JDK: a static field holding
+     * a generator, in a class of the tables above, that all() does not
+     * write. A holder field the tables name may be absent (JDK 11 has no
+     * JCAUtil.def): then this JDK keeps no such generator.
      */
-    static void prepare() {
+    static List<String> prepare() {
+        List<String> missing = new ArrayList<String>();
         String[][][] tables = {ATOMIC, RANDOM, SECURE, {SEEDER, NATIVE}};
         for (int t = 0; t < tables.length; t++) {
             for (int i = 0; i < tables[t].length; i++) {
+                unknownGenerators(tables[t][i][0], missing);
                 Internals.staticValue(tables[t][i][0], tables[t][i][1]);
             }
         }
         for (int i = 0; i < THREAD_FIELDS.length; i++) {
-            Internals.get(Internals.field(Thread.class, THREAD_FIELDS[i]), Thread.currentThread());
+            Field f = Internals.field(Thread.class, THREAD_FIELDS[i]);
+            if (f == null) {
+                missing.add("Thread." + THREAD_FIELDS[i]);
+            }
+            Internals.get(f, Thread.currentThread());
+        }
+        if (Internals.field(Random.class, "seed") == null) {
+            missing.add("java.util.Random.seed");
         }
         Object io = Internals.staticValue(NATIVE[0], NATIVE[1]);
         for (int i = 0; io != null && i < NATIVE_IO_FIELDS.length; i++) {
-            Internals.get(Internals.field(io.getClass(), NATIVE_IO_FIELDS[i]), io);
+            Field f = Internals.field(io.getClass(), NATIVE_IO_FIELDS[i]);
+            if (f == null) {
+                missing.add("NativePRNG." + NATIVE_IO_FIELDS[i]);
+            }
+            Internals.get(f, io);
+        }
+        return missing;
+    }
+
+    /** Static fields that hold no state of their own: ThreadLocalRandom's
+     *  one instance keeps its seeds in each Thread (threadLocalSeeds). */
+    private static final String[] STATELESS = {"java.util.concurrent.ThreadLocalRandom.instance"};
+
+    /** Adds to {@code missing} each generator-typed static field of
+     *  {@code cls} that the tables do not name. */
+    private static void unknownGenerators(String cls, List<String> missing) {
+        Class<?> c = Internals.bootClass(cls);
+        if (c == null) {
+            return;
+        }
+        Field[] fields;
+        try {
+            fields = c.getDeclaredFields();
+        } catch (Throwable t) {
+            missing.add(cls + " (" + t + ")");
+            return;
+        }
+        for (int i = 0; i < fields.length; i++) {
+            Field f = fields[i];
+            String name = cls + "." + f.getName();
+            if (java.lang.reflect.Modifier.isStatic(f.getModifiers()) && generator(f.getType())
+                    && !named(cls, f.getName()) && !name.equals(STATELESS[0])) {
+                missing.add(name);
+            }
         }
     }
 
-    static void all() {
+    private static boolean generator(Class<?> type) {
+        return Random.class.isAssignableFrom(type) || AtomicLong.class == type
+                || java.security.SecureRandomSpi.class.isAssignableFrom(type)
+                || java.util.SplittableRandom.class == type;
+    }
+
+    private static boolean named(String cls, String field) {
+        String[][][] tables = {ATOMIC, RANDOM, SECURE, {SEEDER, NATIVE}};
+        for (int t = 0; t < tables.length; t++) {
+            for (int i = 0; i < tables[t].length; i++) {
+                if (tables[t][i][0].equals(cls) && tables[t][i][1].equals(field)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Reseeds every initialized holder; returns the ones that did not take. */
+    static List<String> all() {
+        List<String> failed = new ArrayList<String>();
         byte[] pool = entropy(256);
         int at = 0;
         for (int i = 0; i < ATOMIC.length; i++) {
-            atomic(ATOMIC[i][0], ATOMIC[i][1], mix(pool, at++));
+            if (!atomic(ATOMIC[i][0], ATOMIC[i][1], mix(pool, at++))) {
+                failed.add(ATOMIC[i][0] + "." + ATOMIC[i][1]);
+            }
         }
         for (int i = 0; i < RANDOM.length; i++) {
-            random(RANDOM[i][0], RANDOM[i][1], mix(pool, at++));
+            if (!random(RANDOM[i][0], RANDOM[i][1], mix(pool, at++))) {
+                failed.add(RANDOM[i][0] + "." + RANDOM[i][1]);
+            }
         }
-        threadLocalSeeds();
+        if (!threadLocalSeeds()) {
+            failed.add("ThreadLocalRandom's per-thread seeds");
+        }
         for (int i = 0; i < SECURE.length; i++) {
             Object r = Internals.staticValue(SECURE[i][0], SECURE[i][1]);
             if (r instanceof java.security.SecureRandom) {
-                ((java.security.SecureRandom) r).setSeed(slice(pool, 64 + 16 * i, 16));
+                try {
+                    ((java.security.SecureRandom) r).setSeed(slice(pool, 64 + 16 * i, 16));
+                } catch (Throwable t) {
+                    failed.add(SECURE[i][0] + "." + SECURE[i][1]);
+                }
             }
         }
-        spi(Internals.staticValue(SEEDER[0], SEEDER[1]), slice(pool, 160, 32));
-        nativePrng(slice(pool, 192, 32));
+        if (!spi(Internals.staticValue(SEEDER[0], SEEDER[1]), slice(pool, 160, 32))) {
+            failed.add(SEEDER[0]);
+        }
+        if (!nativePrng(slice(pool, 192, 32))) {
+            failed.add(NATIVE[0]);
+        }
+        return failed;
     }
 
     /** Bytes from /dev/urandom, or from the clock should it be unreadable. */
@@ -129,30 +212,47 @@ final class Reseed {
         return out;
     }
 
-    private static void atomic(String cls, String name, long seed) {
-        Object v = Internals.staticValue(cls, name);
-        if (v instanceof AtomicLong) {
-            ((AtomicLong) v).set(seed);
+    /** True when the holder is not initialized or now holds {@code seed}. */
+    private static boolean atomic(String cls, String name, long seed) {
+        if (!Internals.initialized(Internals.bootClass(cls))) {
+            return true;
         }
+        Object v = Internals.staticValue(cls, name);
+        if (!(v instanceof AtomicLong)) {
+            return false;
+        }
+        ((AtomicLong) v).set(seed);
+        return ((AtomicLong) v).get() == seed;
     }
 
-    private static void random(String cls, String name, long seed) {
-        Object v = Internals.staticValue(cls, name);
-        if (v instanceof Random) {
-            ((Random) v).setSeed(seed);
+    /** As atomic: Random keeps (seed ^ 0x5DEECE66D) in its low 48 bits. */
+    private static boolean random(String cls, String name, long seed) {
+        if (!Internals.initialized(Internals.bootClass(cls))) {
+            return true;
         }
+        Object v = Internals.staticValue(cls, name);
+        if (v == null) {
+            return true;        // made on first use (Collections.shuffle's): fresh then
+        }
+        if (!(v instanceof Random)) {
+            return false;
+        }
+        ((Random) v).setSeed(seed);
+        Object state = Internals.get(Internals.field(Random.class, "seed"), v);
+        return state instanceof AtomicLong
+                && ((AtomicLong) state).get() == ((seed ^ 0x5DEECE66DL) & ((1L << 48) - 1));
     }
 
     /**
      * A zero probe makes ThreadLocalRandom.current() seed the thread anew
      * from the (reseeded) seeder, as for a thread that never used it.
      */
-    private static void threadLocalSeeds() {
+    private static boolean threadLocalSeeds() {
         Field probe = Internals.field(Thread.class, THREAD_FIELDS[0]);
         Field seed = Internals.field(Thread.class, THREAD_FIELDS[1]);
         Field secondary = Internals.field(Thread.class, THREAD_FIELDS[2]);
         if (probe == null || seed == null || secondary == null) {
-            return;
+            return false;
         }
         ThreadGroup root = Thread.currentThread().getThreadGroup();
         while (root.getParent() != null) {
@@ -166,22 +266,25 @@ final class Reseed {
                 seed.setLong(threads[i], 0L);
                 secondary.setInt(threads[i], 0);
             } catch (Throwable t) {
-                return;
+                return false;
             }
         }
+        return true;
     }
 
     /** sun.security.provider.SecureRandom (SHA1PRNG's engine): engineSetSeed. */
-    private static void spi(Object engine, byte[] seed) {
+    private static boolean spi(Object engine, byte[] seed) {
         if (engine == null) {
-            return;
+            return true;
         }
         try {
             Method m = engine.getClass().getDeclaredMethod("engineSetSeed", byte[].class);
             m.setAccessible(true);
             m.invoke(engine, (Object) seed);
+            return true;
         } catch (Throwable t) {
             Agent.log("cannot reseed " + engine.getClass().getName() + ": " + t);
+            return false;
         }
     }
 
@@ -189,23 +292,28 @@ final class Reseed {
      * NativePRNG XORs /dev/urandom with a SHA1PRNG of its own; reseed that
      * and drop the urandom bytes it buffered before the checkpoint.
      */
-    private static void nativePrng(byte[] seed) {
+    private static boolean nativePrng(byte[] seed) {
         Object io = Internals.staticValue(NATIVE[0], NATIVE[1]);
         if (io == null) {
-            return;
+            return true;
         }
         try {
             Field mix = Internals.field(io.getClass(), NATIVE_IO_FIELDS[0]);
-            spi(mix == null ? null : mix.get(io), seed);
             Field lock = Internals.field(io.getClass(), NATIVE_IO_FIELDS[1]);
             Field buffered = Internals.field(io.getClass(), NATIVE_IO_FIELDS[2]);
-            if (lock != null && buffered != null) {
-                synchronized (lock.get(io)) {
-                    buffered.setInt(io, 0);
-                }
+            if (mix == null || lock == null || buffered == null) {
+                return false;
             }
+            // mixRandom is made on first use: none yet, nothing to reseed
+            Object engine = mix.get(io);
+            boolean reseeded = engine == null || spi(engine, seed);
+            synchronized (lock.get(io)) {
+                buffered.setInt(io, 0);
+            }
+            return reseeded;
         } catch (Throwable t) {
             Agent.log("cannot reseed NativePRNG: " + t);
+            return false;
         }
     }
 }
