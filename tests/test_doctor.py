@@ -16,7 +16,7 @@ def test_doctor_lists_each_check_and_passes_here(runner: Runner):
     res = runner.run([*JFAST, "doctor"])
     assert res.returncode == 0, res.stdout + res.stderr
     for name in ("kernel", "mode", "criu", "criu check", "sandbox", "java", "agent", "Xvfb",
-                 "cache"):
+                 "cache", "jdk"):
         assert any(line.split()[1:2] == name.split()[:1] for line in res.stdout.splitlines()
                    if line.startswith("  ok")), f"{name} is not ok:\n{res.stdout}"
     assert res.stdout.rstrip().endswith("The fast path works.")
