@@ -17,6 +17,7 @@ DATA = PACKAGE / "data"
 CHECKOUT = PACKAGE.parent
 AGENT_SOURCES = CHECKOUT / "java-agent"
 NATIVE_SOURCE = AGENT_SOURCES / "native" / "jfast_native.c"
+PATCH_SOURCES = AGENT_SOURCES / "jdk"
 NATIVE = "libjfast.so"
 DEMO_SOURCES = PACKAGE / "demo"
 JAVAC_FLAGS = ["--release", "11", "-XDstringConcat=inline", "-nowarn"]
@@ -49,6 +50,7 @@ def build(out_dir: Path, javac: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         classes = Path(tmp) / "agent"
         subprocess.run([javac, *JAVAC_FLAGS, "-d", str(classes), *map(str, agent_src)], check=True)
+        _patch_classes(javac, Path(tmp) / "patch", classes / "dev" / "jfast" / "agent")
         # The helper before the jar: a newer jar tells `locate` all is built.
         _native(javac, out_dir / NATIVE)
         _jar(javac, out_dir / "jfast-agent.jar", classes, AGENT_SOURCES / "MANIFEST.MF")
@@ -62,6 +64,22 @@ def build(out_dir: Path, javac: str | None = None) -> None:
         shutil.copytree(classes / "dev" / "jfast", demo / "dev" / "jfast",
                         ignore=shutil.ignore_patterns("agent"), dirs_exist_ok=True)
         _jar(javac, out_dir / "jfast-demo.jar", demo, None)
+
+
+def _patch_classes(javac: str, out: Path, resources: Path) -> None:
+    """Classes the agent defines into JDK modules at run time (java-agent/jdk,
+    one folder a module's packages): compiled as part of that module, for
+    Java 11 (--release does not mix with --patch-module), and kept in the
+    agent jar as resources NAME.bin, where no class loader looks for classes."""
+    import subprocess
+
+    for src in _sources(PATCH_SOURCES):
+        package = src.parent.relative_to(PATCH_SOURCES)
+        module = {"sun/management": "java.management"}[package.as_posix()]
+        subprocess.run([javac, "-source", "11", "-target", "11", "-nowarn", "-Xlint:-options",
+                        "--patch-module", f"{module}={PATCH_SOURCES}", "-d", str(out), str(src)],
+                       check=True)
+        (out / package / f"{src.stem}.class").replace(resources / f"{src.stem}.bin")
 
 
 def _jar(javac: str, target: Path, classes: Path, manifest: Path | None) -> None:

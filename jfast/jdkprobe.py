@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import jars
@@ -56,9 +57,12 @@ def probe(java: str, timeout: float = 120) -> Verdict:
         env.pop("JFAST_VERBOSE", None)
 
         def run(cmd: list[str], cwd: Path, value: str) -> subprocess.CompletedProcess:
-            return subprocess.run(cmd, cwd=cwd, env={**env, "JFAST_PROBE": value},
+            t0 = time.time()
+            done = subprocess.run(cmd, cwd=cwd, env={**env, "JFAST_PROBE": value},
                                   stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   timeout=timeout)
+            done.elapsed_ms = (time.time() - t0) * 1000     # what a fresh JVM's age can be
+            return done
 
         def last() -> dict:
             return json.loads(report.read_text().splitlines()[-1])
@@ -110,6 +114,11 @@ def _compare(run: subprocess.CompletedProcess, saw: dict[str, str], value: str, 
         written = None
     if written != value:
         problems.append("a relative file was not written in the working directory")
+    for name, what in (("started_ms_ago", "start time"), ("uptime_ms", "uptime")):
+        # no older than the run itself (50 ms for the clocks' granularity)
+        if not -50 <= int(saw.get(name, -99)) <= run.elapsed_ms + 50:
+            problems.append(f"RuntimeMXBean's {what} is the first run's ({name}="
+                            f"{saw.get(name)}, this run took {run.elapsed_ms:.0f} ms)")
     for name, what in SAME_AS_JAVA.items():
         if saw.get(name) != java_saw.get(name):
             problems.append(f"the {what} differ from java's: {saw.get(name)}")

@@ -9,7 +9,7 @@ import select
 import signal
 import time
 
-from . import cache, criu, kdat, replay, terminal
+from . import STARTED, cache, criu, kdat, replay, terminal
 from .errors import FastPathUnavailable
 from .ready import CMD_FD, EV_FD
 from .report import Report
@@ -74,7 +74,9 @@ def restore(entry: cache.Entry, meta: dict, criu_path: str, io: Stdio,
                 FastPathUnavailable("restored display broken", str(e))
     if failure is None:
         # The agent wakes on this line; it carries what a fresh run would see.
-        hello = {"cwd": os.getcwd(), "env": env}
+        # A fresh JVM would have started when this run did (RuntimeMXBean).
+        started = time.time() - (time.monotonic() - STARTED)
+        hello = {"cwd": os.getcwd(), "env": env, "start_ms": int(started * 1000)}
         if virtual:          # the program's display is still its private one
             hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}
         os.set_blocking(cmd_w, False)    # never hang on an agent that went away

@@ -7,8 +7,9 @@
  * it, it prints one NAME=VALUE line for each thing a restore must make fresh:
  * the environment variable JFAST_PROBE, user.dir, a relative File's and
  * Path's absolute forms, the class path, the JVM's input arguments and any
- * system property naming jfast (what java would show the program), then one
- * value of each generator, which must differ from run to run. It writes the
+ * system property naming jfast (what java would show the program), how long
+ * ago the JVM started and its uptime (RuntimeMXBean), then one value of each
+ * generator, which must differ from run to run. It writes the
  * value of JFAST_PROBE into jfast-probe.out in its working directory, and
  * one line on stderr.
  */
@@ -53,6 +54,11 @@ public class FreshProbe {
             }
         }
         System.out.println("props=" + named.toString().trim());
+        java.lang.management.RuntimeMXBean vm = java.lang.management.ManagementFactory
+                .getRuntimeMXBean();
+        long now = System.currentTimeMillis();
+        System.out.println("started_ms_ago=" + (now - vm.getStartTime()));
+        System.out.println("uptime_ms=" + vm.getUptime());
         System.err.println("the probe's stderr line (" + (before != null) + ")");
         System.out.println("math=" + Math.random());
         System.out.println("random=" + new Random().nextLong());

@@ -14,7 +14,8 @@ import java.util.Map;
  * Makes a restored process see the run that restored it, not the run that
  * made the checkpoint: its environment (Java's cached copy and the C
  * library's), its working directory (the process's own, {@code user.dir}
- * and the copies the JDK's two file systems keep), and fresh randomness.
+ * and the copies the JDK's two file systems keep), fresh randomness, and
+ * the JVM's start time as java.management reports it.
  *
  * <p>Fail closed (docs/architecture.md): {@link #prepare} finds every
  * internal a restore writes in the cold run and names what it cannot find,
@@ -23,7 +24,8 @@ import java.util.Map;
  * and names what did not take, and jfast then ends the restored process
  * before it runs on and starts java instead.
  *
- * <p>jfast sends {@code restored {"cwd": ..., "env": {...}}}.
+ * <p>jfast sends {@code restored {"cwd": ..., "env": {...}, "start_ms": ...}}, the
+ * last the restoring run's start, epoch ms.
  */
 final class FreshRun {
 
@@ -126,6 +128,10 @@ final class FreshRun {
             missing.add("working-directory handles (" + t + ")");
         }
         missing.addAll(Reseed.prepare());
+        String clock = StartTime.prepare();
+        if (clock != null) {
+            missing.add(clock);
+        }
         return missing;
     }
 
@@ -159,6 +165,14 @@ final class FreshRun {
         environment(strings((Map<?, ?>) env), failed);
         workingDirectory((String) cwd, failed);
         failed.addAll(Reseed.all());
+        Object started = m.get("start_ms");
+        try {
+            if (!StartTime.apply(Long.parseLong(String.valueOf(started)))) {
+                failed.add("RuntimeMXBean's start time");
+            }
+        } catch (NumberFormatException e) {
+            failed.add("restore info's start_ms");
+        }
         return failed;
     }
 
