@@ -40,7 +40,12 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 JFAST = [sys.executable, str(REPO / "bin" / "jfast")]
 sys.path.insert(0, str(REPO))
-from jfast import jars, runs, xvfb, xwatch  # noqa: E402
+from jfast.display import (
+    xvfb,
+    xwatch,  # noqa: E402
+)
+from jfast.java import agentfiles
+from jfast.store import runs
 
 # "java + archive": java with the JDK's own start-up cache made for the
 # program: AppCDS (-XX:ArchiveClassesAtExit) on 17, Leyden's AOT cache
@@ -359,7 +364,7 @@ def cases(work: Path) -> list[Case]:
     subprocess.run(["jar", "--create", "--file", str(work / "bench.jar"), "-C", str(classes),
                     "."], check=True)
     classes = work / "bench.jar"
-    demo_jar = str(jars.locate("jfast-demo.jar"))
+    demo_jar = str(agentfiles.locate("jfast-demo.jar"))
     jetty = "/usr/share/jetty9"
     (work / "diagram.puml").write_text(DIAGRAM)
     # What Debian's /usr/bin/jython runs.

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     if invoked_as != "java" and argv == ["--jfast-help"]:
         print(__doc__.strip())
         return 0
-    from .launcher import main as launch
+    from jfast.launcher import main as launch
     return launch(argv)
 
 
@@ -49,18 +49,18 @@ def run() -> None:
 
 
 def _subcommand(name: str, args: list[str]) -> int:
-    from .errors import JfastError
+    from jfast.errors import JfastError
     try:
         if name == "cache":
-            from .cachecmd import main as cache_command
+            from jfast.commands.cache import main as cache_command
             return cache_command(args)
         if name == "doctor":
-            from .doctor import main as doctor
+            from jfast.commands.doctor import main as doctor
             return doctor(args)
         if name in ("ps", "screenshot"):
-            from .pscmd import ps_main, screenshot_main
+            from jfast.commands.ps import ps_main, screenshot_main
             return (ps_main if name == "ps" else screenshot_main)(args)
-        from .demo import main as demo
+        from jfast.commands.demo import main as demo
         return demo(args)
     except JfastError as e:
         print(f"jfast {name}: {e}", file=sys.stderr)

@@ -1,38 +1,50 @@
 """`jfast ARGS...` == `java ARGS...`: restore a checkpoint when there is one,
-else start the program (making a checkpoint), else start java as it is.
+else start the program (making a checkpoint), else start java as it is
+(docs/architecture.md, "A run").
 
 Whatever fails on the fast path, the program still runs: jfast then execs
 the real java with the user's arguments unchanged, after writing the run
-report with the reason.
+report with the reason. Once the program has started (restored or cold), a
+failure is never answered by starting it again.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-from . import cache, criu, display, javacli, notice, runs, stdio, userns
-from .errors import FastPathUnavailable, JfastError
-from .javabin import find_java
-from .log import verbose, warn
-from .ready import ready_mode
-from .report import Report
+from jfast.criu import criu
+from jfast.display import display
+from jfast.errors import FastPathUnavailable, JfastError
+from jfast.java import cmdline
+from jfast.java.jdk import find_java
+from jfast.java.protocol import ready_mode
+from jfast.linux.fs import identity
+from jfast.log import verbose, warn
+from jfast.report import Report
+from jfast.sandbox import stdio, userns
+from jfast.settings import Settings
+from jfast.store import cache, key, notice, runs
+from jfast.store.digests import FileDigests
+from jfast.store.entry import Entry, Meta
 
 
 def main(argv: list[str]) -> int:
     report = Report()
     env = dict(os.environ)
+    settings = Settings(env)
     try:
-        java = find_java(env)
+        java = find_java(env, settings)
     except JfastError as e:
         warn(str(e))
         return e.exit_code
-    if env.get("JFAST_DISABLE", "") not in ("", "0"):
+    if settings.disabled:
         return _exec_java(java, argv, env, report, "passthrough", "JFAST_DISABLE is set")
     cwd = os.getcwd()
     try:
-        cmd = javacli.parse(argv, env, cwd)
-    except javacli.ArgfileError as e:
+        cmd = cmdline.parse(argv, env, cwd)
+    except cmdline.ArgfileError as e:
         return _exec_java(java, argv, env, report, "passthrough", str(e))
     report.program = cmd.target
     if not cmd.launchable:
@@ -41,7 +53,7 @@ def main(argv: list[str]) -> int:
     io = None
     try:
         io = stdio.prepare()
-        return _fast(cmd, java, env, cwd, io, report)
+        return _fast(Run(cmd, java, env, settings, cwd, io, report))
     except FastPathUnavailable as e:
         if io is not None:
             io.abandon()
@@ -49,7 +61,7 @@ def main(argv: list[str]) -> int:
             notice.once(str(e))
         return _exec_java(java, argv, env, report, "fallback", str(e))
     except Exception as e:
-        if report.outcome in ("started", "restored"):
+        if report.program_ran:
             raise                     # the program ran: never start it twice
         # A bug on the fast path must not cost the user's run.
         import traceback
@@ -60,96 +72,144 @@ def main(argv: list[str]) -> int:
                           f"internal error: {type(e).__name__}: {e}")
 
 
-def _fast(cmd: javacli.JavaCommand, java: str, env: dict[str, str], cwd: str,
-          io: stdio.Stdio, report: Report) -> int:
-    ready = ready_mode(env)
-    if ready == "none":
+class Run:
+    """One run on the fast path: what the user asked for, and what the
+    steps below find out about it."""
+
+    def __init__(self, cmd: cmdline.JavaCommand, java: str, env: dict[str, str],
+                 settings: Settings, cwd: str, io: stdio.Stdio, report: Report) -> None:
+        self.cmd, self.java, self.env, self.settings = cmd, java, env, settings
+        self.cwd, self.io, self.report = cwd, io, report
+        # filled in by _prepare
+        self.ready = ""
+        self.criu = ""
+        self.root = Path()
+        self.agent = ""
+        self.native: Path | None = None
+        self.screen: display.DisplayPlan | None = None
+        self.material: dict = {}
+        self.entry: Entry | None = None
+
+
+def _fast(run: Run) -> int:
+    _prepare(run)
+    meta, set_aside, stale = _look_up(run)
+    if meta is not None and meta.plain:
+        return _plain(run, meta)
+    if meta is not None:
+        code = _restore(run, meta)
+    else:
+        code = _cold(run, set_aside, replace=stale)
+    run.report.exit_status = code
+    run.report.write()
+    if run.report.exit_signal:
+        _die_of(run.report.exit_signal)
+    return code
+
+
+def _prepare(run: Run) -> None:
+    """Everything the key and a restore or cold run need: the ready mode,
+    criu, the cache, the agent, the display, and the entry the key names."""
+    run.ready = ready_mode(run.settings)
+    if run.ready == "none":
         raise FastPathUnavailable("JFAST_READY=none")
-    criu_path = criu.find()
+    run.criu = criu.find()
     if userns.rootless():
         blocked = userns.blocked()
         if blocked:
             raise FastPathUnavailable("user namespaces are off", f"{blocked[0]}; {blocked[1]}",
                                       lasting=True)
-    root = cache.cache_dir()
+    run.root = cache.cache_dir(run.settings)
     try:
-        cache.ensure_dirs(root)
+        cache.ensure_dirs(run.root)
     except OSError as e:
-        raise FastPathUnavailable("cache directory unusable", f"{root}: {e.strerror}") from e
-    digests = cache.FileDigests(root)
-    from . import jars
-    agent = str(jars.locate("jfast-agent.jar"))
-    native = jars.native_helper(java)
-    if native is None:
+        raise FastPathUnavailable("cache directory unusable", f"{run.root}: {e.strerror}") from e
+    from jfast.java import agentfiles
+    run.agent = str(agentfiles.locate("jfast-agent.jar"))
+    run.native = agentfiles.native_helper(run.java)
+    if run.native is None:
         # Without it no restore can be made faithful: no chdir, no C
         # environment, no JDK internals (docs/architecture.md, "Fail closed").
         raise FastPathUnavailable("the agent's native helper is missing",
                                   "install gcc and libc6-dev, then reinstall jfast "
                                   "(./setup.sh install)", lasting=True)
-    if "," in f"{native}{agent}":        # the agent's options are comma-separated
+    if "," in f"{run.native}{run.agent}":      # the agent's options are comma-separated
         raise FastPathUnavailable("jfast is installed under a path with a comma",
-                                  f"{agent}: reinstall it elsewhere", lasting=True)
-    agent_id = jars.agent_identity(digests.digest, agent)
-    criu_id = cache.identity(criu_path)
-    material = cache.key_material(cmd, java, criu_id, io.shape, digests, env, cwd, agent_id)
-    screen = display.resolve(env, cmd, cwd, str(root / "display-memo.json"))
-    report.display = screen.mode
-    material["display"] = screen.key_part()
+                                  f"{run.agent}: reinstall it elsewhere", lasting=True)
+    run.screen = display.resolve(run.env, run.cmd, run.cwd,
+                                 str(run.root / "display-memo.json"), run.settings)
+    run.report.display = run.screen.mode
+    digests = FileDigests(run.root)
+    parts = key.Parts(cmd=run.cmd, java=run.java, criu_id=identity(run.criu),
+                      stdio_shape=run.io.shape, env=run.env, cwd=run.cwd,
+                      agent_id=agentfiles.agent_identity(digests.digest, run.agent),
+                      display=run.screen.key_part())
+    run.material = key.material(parts, digests)
     try:
         digests.save()
     except OSError:
         pass
-    entry = cache.Entry(root, cache.key_of(material))
-    report.key = entry.key
-    report.lap("key")
-    from .admission import SetAside, admit
-    set_aside = None
+    run.entry = Entry(run.root, key.key_of(run.material))
+    run.report.key = run.entry.key
+    run.report.lap("key")
+
+
+def _look_up(run: Run) -> tuple[Meta | None, FastPathUnavailable | None, bool]:
+    """(the entry's manifest if it may be restored, why a damaged entry was
+    set aside, whether a stale one is to be replaced)."""
+    from jfast.store.admission import SetAside, admit
     try:
-        meta = admit(entry)           # None: no checkpoint yet
+        meta = admit(run.entry)       # None: no checkpoint yet
     except SetAside as e:             # damaged or refused: start normally, making a new one
-        meta, set_aside = None, e
+        return None, e, False
     stale = _stale(meta) if meta is not None else None
     if stale:
-        entry.release()               # admit's shared lock: this run checkpoints over it
-        verbose(f"checkpoint {entry.key} is stale ({stale}): starting afresh")
-        report.reason = f"checkpoint stale: {stale}"
-    if meta is not None and not stale and meta.get("plain"):
-        # A restore would start this program no sooner than java (warmup.py).
-        entry.touch()
-        entry.release()
-        io.abandon()
-        report.lap("lookup")
-        return _exec_java(java, cmd.argv, env, report, "passthrough", f"plain java: {meta['plain']}")
-    if meta is not None and not stale:
-        from .restore import restore
-        report.lap("lookup")
-        verbose(f"restoring {entry.key}")
-        report.ready_point = meta.get("ready_point")
-        with runs.registered(root, "restored", entry.key, cmd.argv, screen.shown(meta)):
-            code = restore(entry, meta, criu_path, io, env, report)
-    else:
-        if not cache.writable(root):
-            raise set_aside or FastPathUnavailable("cache is read-only",
-                                                   f"{root}: no checkpoint can be made")
-        from . import warmup  # the cold path's modules load only when needed
+        run.entry.release()           # admit's shared lock: this run checkpoints over it
+        verbose(f"checkpoint {run.entry.key} is stale ({stale}): starting afresh")
+        run.report.reason = f"checkpoint stale: {stale}"
+        return None, None, True
+    return meta, None, False
 
-        plan = warmup.Plan(java=java, argv=cmd.argv, env=env, entry=entry, criu=criu_path,
-                           criu_version=criu.require_usable(
-                               criu_path, root / "criu-version", criu_id), agent_jar=agent,
-                           native=native,
-                           ready=ready, material=material, display=screen,
-                           replace=bool(stale))
-        verbose(f"no checkpoint {entry.key}: starting {cmd.target} (ready point: {ready}, "
-                f"display: {screen.mode}, as {screen.why})")
-        with runs.registered(root, "started", entry.key, cmd.argv, screen.shown()):
-            code = warmup.ColdRun(plan, report, io).run()
-        if set_aside is not None:
-            report.outcome = "fallback"
-            report.reason = "; ".join(filter(None, [str(set_aside), report.reason]))
-    report.exit_status = code
-    report.write()
-    if report.exit_signal:
-        _die_of(report.exit_signal)
+
+def _plain(run: Run, meta: Meta) -> int:
+    """A restore would start this program no sooner than java (cold/warmup.py)."""
+    run.entry.touch()
+    run.entry.release()
+    run.io.abandon()
+    run.report.lap("lookup")
+    return _exec_java(run.java, run.cmd.argv, run.env, run.report, "passthrough",
+                      f"plain java: {meta.plain}")
+
+
+def _restore(run: Run, meta: Meta) -> int:
+    from jfast.warm.restore import restore
+    run.report.lap("lookup")
+    verbose(f"restoring {run.entry.key}")
+    run.report.ready_point = meta.ready_point
+    with runs.registered(run.root, "restored", run.entry.key, run.cmd.argv,
+                         run.screen.shown(meta.display)):
+        return restore(run.entry, meta, run.criu, run.io, run.env, run.report)
+
+
+def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool) -> int:
+    if not cache.writable(run.root):
+        raise set_aside or FastPathUnavailable("cache is read-only",
+                                               f"{run.root}: no checkpoint can be made")
+    from jfast.cold import warmup  # the cold path's modules load only when needed
+
+    plan = warmup.Plan(java=run.java, argv=run.cmd.argv, env=run.env, entry=run.entry,
+                       criu=run.criu,
+                       criu_version=criu.require_usable(run.criu, run.root / "criu-version",
+                                                        identity(run.criu)),
+                       agent_jar=run.agent, native=run.native, ready=run.ready,
+                       material=run.material, display=run.screen, replace=replace)
+    verbose(f"no checkpoint {run.entry.key}: starting {run.cmd.target} (ready point: "
+            f"{run.ready}, display: {run.screen.mode}, as {run.screen.why})")
+    with runs.registered(run.root, "started", run.entry.key, run.cmd.argv, run.screen.shown()):
+        code = warmup.ColdRun(plan, run.report, run.io).run()
+    if set_aside is not None:
+        run.report.outcome = "fallback"
+        run.report.reason = "; ".join(filter(None, [str(set_aside), run.report.reason]))
     return code
 
 
@@ -170,18 +230,16 @@ def _die_of(sig: int) -> None:
         pass                          # then exit with 128+N
 
 
-def _stale(meta: dict) -> str | None:
+def _stale(meta: Meta) -> str | None:
     """Why a checkpoint must not be restored although its key matches: the
     files its program read changed, or its working directory is gone."""
-    recorded = meta.get("inputs") or {}
-    cwd = recorded.get("cwd")
-    files = recorded.get("files") or {}
+    cwd, files = meta.inputs_cwd, meta.input_files
     if cwd and not os.path.isdir(cwd):
         return f"its working directory {cwd} is gone"
     if cwd and cwd != os.getcwd() and any(p.startswith(os.path.join(cwd, "")) for p in files):
         # perhaps by relative paths, which here would name other files
         return f"it read files under its working directory {cwd}"
-    from .inputs import changed
+    from jfast.cold.inputs import changed
     return changed(files)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
-VERBOSE = os.environ.get("JFAST_VERBOSE", "") not in ("", "0")
+from jfast.settings import current
+
+VERBOSE = current().verbose
 
 
 def verbose(msg: str) -> None:

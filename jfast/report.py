@@ -6,7 +6,8 @@ import json
 import os
 import time
 
-from . import STARTED, __version__
+from jfast import STARTED, __version__
+from jfast.settings import current
 
 
 class Report:
@@ -25,9 +26,16 @@ class Report:
         self.display: str | None = None      # virtual | host | none (JFAST_DISPLAY)
         self.timings_ms: dict[str, float] = {}
         self.jfast_version = __version__
+        self.program_ran = False                 # not in the report: see ran()
         self._t0 = STARTED
         self._last = STARTED
         self.lap("imports")
+
+    def ran(self, outcome: str) -> None:
+        """The program started: `started` (a cold run) or `restored`. From
+        then on a failure must not lead to starting it again (program_ran)."""
+        self.outcome = outcome
+        self.program_ran = True
 
     def lap(self, name: str) -> None:
         """Record the time since the previous lap under `name`."""
@@ -37,7 +45,7 @@ class Report:
 
     def write(self) -> None:
         self.timings_ms["total"] = round((time.monotonic() - self._t0) * 1000, 2)
-        path = os.environ.get("JFAST_REPORT")
+        path = current().report
         if not path:
             return
         line = json.dumps({k: getattr(self, k) for k in self.FIELDS}, sort_keys=True) + "\n"

@@ -23,8 +23,10 @@ import test_rootless as rootless
 from conftest import JFAST, Runner, compile_java, java_symlink, need_tool
 from test_rootless import tree, user  # noqa: F401 - fixtures for the test without root
 
-from jfast import display, javacli, png, runs, xguard, xvfb
+from jfast.display import display, png, xguard, xvfb
 from jfast.errors import FastPathUnavailable
+from jfast.java import cmdline
+from jfast.store import runs
 
 WINDOW = """
     import javax.swing.*;
@@ -54,8 +56,8 @@ SWING_GREY = (238, 238, 238)       # the Metal look and feel's panel background
 
 # -- pure: choosing the display -------------------------------------------------
 
-def _cmd(*argv: str) -> javacli.JavaCommand:
-    return javacli.parse(list(argv), {}, "/")
+def _cmd(*argv: str) -> cmdline.JavaCommand:
+    return cmdline.parse(list(argv), {}, "/")
 
 
 def test_auto_picks_host_with_a_display_and_none_when_headless():
@@ -217,7 +219,7 @@ def run_record(runner: Runner, jfast_pid: int, timeout: float = 60) -> dict:
 
 
 def windows_on(path: str) -> list[str]:
-    from jfast import xwatch
+    from jfast.display import xwatch
     return [title for _, title in xwatch.app_windows(path)]
 
 
@@ -260,8 +262,8 @@ def share_of(rgb: bytes, width: int, box: tuple[int, int, int, int],
 @pytest.fixture(scope="module")
 def window_classes(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The Window program, with jfast's API class on its class path."""
-    from jfast import jars
-    agent = jars.locate("jfast-agent.jar")
+    from jfast.java import agentfiles
+    agent = agentfiles.locate("jfast-agent.jar")
     classes = compile_java(tmp_path_factory.mktemp("window"), {"Window.java": WINDOW},
                            str(agent))
     return f"{classes}:{agent}"
@@ -575,7 +577,7 @@ def stale_locks(user):
 @pytest.mark.integration
 @pytest.mark.usefixtures("integration")
 def test_virtual_display_without_root(user, tree: Path, stale_locks: list[Path]):
-    """The private Xvfb inside a user-namespace sandbox (jfast/userns.py);
+    """The private Xvfb inside a user-namespace sandbox (jfast/sandbox/userns.py);
     `user` and `tree` (a copy of jfast the user owns) come from test_rootless.
     Only root may start Xvfb without a lock file, so this one must get past
     the stale locks of earlier sandboxes: one in 8 cold runs here failed on

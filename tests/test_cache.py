@@ -19,9 +19,15 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink
 
-from jfast import cache, cachecmd, criu, integrity, locks, manifest, prune, trust, units
+from jfast import units
+from jfast.commands import cache as cache_command
+from jfast.criu import criu
 from jfast.errors import FastPathUnavailable
-from jfast.inventory import Item, scan
+from jfast.java import jarfile
+from jfast.linux.fs import identity
+from jfast.settings import Settings
+from jfast.store import cache, integrity, locks, prune, trust
+from jfast.store.inventory import Item, scan
 
 NOBODY = pwd.getpwnam("nobody").pw_uid
 
@@ -73,7 +79,7 @@ def test_ages():
 
 
 def test_table_pads_columns_and_right_aligns_numbers():
-    out = cachecmd.table(["A", "SIZE", "N"], [["long name", "1.0 KiB", "3"], ["x", "20 B", "12"]],
+    out = cache_command.table(["A", "SIZE", "N"], [["long name", "1.0 KiB", "3"], ["x", "20 B", "12"]],
                          right={1, 2})
     assert out.splitlines() == ["A             SIZE   N",
                                 "long name  1.0 KiB   3",
@@ -130,18 +136,18 @@ def test_a_jars_manifest_and_members_are_read_from_its_directory(tmp_path: Path,
                    " c.jar http://x/y.jar\r\nMain-Class: M\r\n")
         z.writestr("pkg/M.class", b"decoy")                                 # ends with the name
         z.writestr("M.class", b"\xca\xfe")
-    assert manifest.class_path(str(jar)) == ["a.jar", "bc.jar"]
-    assert manifest.main_class(str(jar)) == "M"
-    assert manifest.member(str(jar), "M.class") == b"\xca\xfe"
-    assert manifest.member(str(jar), "N.class") is None
+    assert jarfile.class_path(str(jar)) == ["a.jar", "bc.jar"]
+    assert jarfile.main_class(str(jar)) == "M"
+    assert jarfile.member(str(jar), "M.class") == b"\xca\xfe"
+    assert jarfile.member(str(jar), "N.class") is None
     bare = tmp_path / "bare.jar"
     with zipfile.ZipFile(bare, "w") as z:
         z.writestr("M.class", b"\xca\xfe")
-    assert manifest.class_path(str(bare)) == []
-    assert manifest.main_class(str(bare)) is None
+    assert jarfile.class_path(str(bare)) == []
+    assert jarfile.main_class(str(bare)) is None
     (tmp_path / "broken.jar").write_bytes(b"not a zip")
-    assert manifest.class_path(str(tmp_path / "broken.jar")) == []
-    assert manifest.member(str(tmp_path / "broken.jar"), "M.class") is None
+    assert jarfile.class_path(str(tmp_path / "broken.jar")) == []
+    assert jarfile.member(str(tmp_path / "broken.jar"), "M.class") is None
 
 
 def test_the_criu_version_is_asked_once_per_binary(tmp_path: Path):
@@ -151,24 +157,24 @@ def test_the_criu_version_is_asked_once_per_binary(tmp_path: Path):
     fake.chmod(0o755)
     memo = tmp_path / "criu-version"
     for _ in range(2):
-        assert criu.require_usable(str(fake), memo, cache.identity(str(fake))) == "4.2"
+        assert criu.require_usable(str(fake), memo, identity(str(fake))) == "4.2"
     assert calls.read_text() == "x\n"
     fake.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'Version: 3.17'\n")   # replaced
     with pytest.raises(FastPathUnavailable, match="too old"):
-        criu.require_usable(str(fake), memo, cache.identity(str(fake)))
+        criu.require_usable(str(fake), memo, identity(str(fake)))
     assert calls.read_text() == "x\nx\n"
 
 
 def test_the_native_helper_is_offered_only_to_a_jvm_that_can_load_it(tmp_path: Path):
-    from jfast import jars
-    helper = jars.native_helper()
+    from jfast.java import agentfiles
+    helper = agentfiles.native_helper()
     if helper is None:
         pytest.skip("no native helper was built (no C compiler)")
     java = tmp_path / "java"
     java.write_bytes(helper.read_bytes()[:64])          # same ELF class and machine
-    assert jars.native_helper(str(java)) == helper
+    assert agentfiles.native_helper(str(java)) == helper
     java.write_bytes(b"\x7fELF\x01\x01" + bytes(58))    # a 32-bit JVM
-    assert jars.native_helper(str(java)) is None
+    assert agentfiles.native_helper(str(java)) is None
 
 
 @pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/cache", "relative/cache"])
@@ -182,23 +188,27 @@ def test_the_default_cache_is_where_platformdirs_puts_it(monkeypatch, xdg, home)
             monkeypatch.delenv(name, raising=False)
         else:
             monkeypatch.setenv(name, value)
-    assert cache.cache_dir() == Path(platformdirs.user_cache_dir("jfast", appauthor=False))
+    assert cache.cache_dir(Settings(os.environ)) == Path(platformdirs.user_cache_dir("jfast", appauthor=False))
 
 
 def test_cache_max_setting():
-    assert prune.cap_from_env({}) == 4 << 30
-    assert prune.cap_from_env({"JFAST_CACHE_MAX": "500M"}) == 500 << 20
-    assert prune.cap_from_env({"JFAST_CACHE_MAX": "off"}) is None
+    assert prune.cap(Settings({})) == 4 << 30
+    assert prune.cap(Settings({"JFAST_CACHE_MAX": "500M"})) == 500 << 20
+    assert prune.cap(Settings({"JFAST_CACHE_MAX": "off"})) is None
     with pytest.raises(ValueError, match="JFAST_CACHE_MAX.*off for no limit"):
-        prune.cap_from_env({"JFAST_CACHE_MAX": "lots"})
+        prune.cap(Settings({"JFAST_CACHE_MAX": "lots"}))
 
 
 def test_scan_names_entries_and_leftovers(tmp_path: Path):
     entries = tmp_path / "entries"
     for name in ("k1", "k1.abc.pending", "k2.bad.7", "k3.old.8", "k4.trash.9.1"):
         (entries / name).mkdir(parents=True)
-    (entries / "k1" / "meta.json").write_text(json.dumps({"created": 5.0, "material": {
-        "mode": "jar", "target": "/opt/app/app.jar"}}))
+    (entries / "k1" / "meta.json").write_text(json.dumps({
+        "format": 1, "key": "k1", "argv": ["-jar", "/opt/app/app.jar"], "java": "/usr/bin/java",
+        "criu_version": "4.2", "created": 5.0, "plain": "quick",
+        "material": {"mode": "jar", "target": "/opt/app/app.jar"}}))
+    (entries / "k6").mkdir()
+    (entries / "k6" / "meta.json").write_text("[]")       # damaged: listed, not a crash
     (entries / "k1" / "used").write_bytes(b"...")
     (entries / "k1.classes").write_text("java.lang.String\n")
     (entries / "k5.classes").write_text("x\n")
@@ -206,7 +216,9 @@ def test_scan_names_entries_and_leftovers(tmp_path: Path):
     got = {i.name: i for i in scan(tmp_path)}
     assert {n: i.kind for n, i in got.items()} == {
         "k1": "entry", "k1.abc.pending": "partial", "k2.bad.7": "quarantined",
-        "k3.old.8": "replaced", "k4.trash.9.1": "removing", "k5.classes": "classes"}
+        "k3.old.8": "replaced", "k4.trash.9.1": "removing", "k5.classes": "classes",
+        "k6": "entry"}
+    assert got["k6"].meta is None and "holds a list" in got["k6"].broken
     k1 = got["k1"]
     assert (k1.program, k1.hits, k1.created) == ("app.jar", 3, 5.0)
     assert k1.size == len(b"...") + (entries / "k1" / "meta.json").stat().st_size + 17
@@ -312,7 +324,7 @@ def test_cache_root_checks(tmp_path: Path, capsys):
 
 def test_a_digest_memo_another_user_could_write_is_ignored(tmp_path: Path):
     need_root()
-    from jfast.cache import FileDigests
+    from jfast.store.digests import FileDigests
     memo = tmp_path / "memo.json"
     memo.write_text(json.dumps({"/x|1|2|3": {"sha": "forged", "class_path": []}}))
     os.chmod(memo, 0o600)
@@ -355,7 +367,7 @@ def test_a_lock_file_removed_under_a_waiter_is_taken_afresh(tmp_path: Path):
 
 def test_help_documents_json_and_exit_codes(capsys):
     with pytest.raises(SystemExit) as exit_:
-        cachecmd.main(["--help"])
+        cache_command.main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     for text in ("--json", "exit status", "4  prune, clear", "JFAST_CACHE_MAX", "list", "info",
@@ -365,13 +377,13 @@ def test_help_documents_json_and_exit_codes(capsys):
 
 def test_usage_errors_exit_2_and_missing_entry_1(tmp_path: Path, monkeypatch, capsys):
     monkeypatch.setenv("JFAST_CACHE_DIR", str(tmp_path / "c"))
-    assert cachecmd.main(["prune", "--max-size", "huge"]) == 2
+    assert cache_command.main(["prune", "--max-size", "huge"]) == 2
     assert "'huge' is not a size" in capsys.readouterr().err
-    assert cachecmd.main(["prune", "--max-age", "later"]) == 2
-    assert cachecmd.main(["frobnicate"]) == 2
-    assert cachecmd.main(["info", "abc"]) == 1
+    assert cache_command.main(["prune", "--max-age", "later"]) == 2
+    assert cache_command.main(["frobnicate"]) == 2
+    assert cache_command.main(["info", "abc"]) == 1
     assert "no entry abc" in capsys.readouterr().err
-    assert cachecmd.main(["list", "--json"]) == 0
+    assert cache_command.main(["list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert (listing["entries"], listing["total_bytes"], listing["max_bytes"]) == ([], 0, 4 << 30)
 
@@ -388,13 +400,13 @@ def test_prune_keeps_what_is_in_use(tmp_path: Path, monkeypatch, capsys):
     restoring = locks.entry_lock(root, "k1")
     restoring.acquire(shared=True)                  # a run is restoring from k1
     writing = locks.claim(root, "k2")               # a run is writing k2
-    assert cachecmd.main(["prune", "--max-size", "1", "--json"]) == 4
+    assert cache_command.main(["prune", "--max-size", "1", "--json"]) == 4
     out = json.loads(capsys.readouterr().out)
     assert sorted(r["name"] for r in out["in_use"]) == ["k1", "k2.x.pending"]
     assert (root / "entries" / "k1").exists() and (root / "entries" / "k2.x.pending").exists()
     restoring.release()
     writing.release()
-    assert cachecmd.main(["prune", "--max-size", "1", "--json"]) == 0
+    assert cache_command.main(["prune", "--max-size", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert sorted(r["name"] for r in out["removed"]) == ["k1", "k2.x.pending"]
     assert os.listdir(root / "entries") == [] and os.listdir(root / "locks") == []
@@ -636,8 +648,8 @@ BIG = """
 
 @real
 def test_sigkill_during_the_dump_leaves_nothing_usable(runner: Runner, tmp_path: Path):
-    from jfast import jars
-    agent = jars.locate("jfast-agent.jar")
+    from jfast.java import agentfiles
+    agent = agentfiles.locate("jfast-agent.jar")
     classes = compile_java(tmp_path / "big", {"Big.java": BIG}, str(agent))
     args = ["-Xmx1g", "-cp", f"{classes}:{agent}", "Big", "300"]
     env = {"JFAST_READY": "explicit"}            # one dump, of 300 MiB: slow enough to hit

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink, need_tool, tmux, tmux_wait
 
-from jfast import kdat, warmup
+from jfast.cold import warmup
+from jfast.criu import kdat
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
@@ -74,7 +75,7 @@ def test_restored_output_goes_to_this_runs_files_and_pipes(runner: Runner, app_d
 
 def test_restored_program_sees_the_hosts_run(runner: Runner, tmp_path: Path):
     """Where /run is no tmpfs, criu restores under a tmpfs /run holding its
-    kernel facts (jfast/kdat.py); the program must still see the real one."""
+    kernel facts (jfast/criu/kdat.py); the program must still see the real one."""
     runner.at_main()
     classes = compile_java(tmp_path / "c", {"Exists.java": """
         public class Exists {
@@ -273,7 +274,7 @@ LISTENER = """if 1:
 def test_the_cold_runs_poll_tells_a_fresh_listening_socket_from_a_used_one():
     """What a cold run falls back on where no native helper shows the agent
     the listen(2) (warmup._listening): the program's socket fds against the
-    kernel's TCP tables (jfast/sockdiag.py), on a real listening process."""
+    kernel's TCP tables (jfast/linux/sockdiag.py), on a real listening process."""
     child = subprocess.Popen([sys.executable, "-c", LISTENER], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
     try:
@@ -307,8 +308,8 @@ EXPLICIT = """
 
 
 def test_explicit_ready_point(runner: Runner, tmp_path: Path):
-    from jfast import jars
-    agent = jars.locate("jfast-agent.jar")
+    from jfast.java import agentfiles
+    agent = agentfiles.locate("jfast-agent.jar")
     classes = compile_java(tmp_path / "explicit", {"Explicit.java": EXPLICIT}, str(agent))
     cp = f"{classes}:{agent}"
     first = runner.jfast("-cp", cp, "Explicit", "x")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jfast import inputs, replay
+from jfast.cold import inputs
+from jfast.sandbox import replay
 
 
 def _recorded(path: Path) -> dict[str, list]:
@@ -54,14 +55,13 @@ def test_recorded_output_is_replayed_in_order(tmp_path: Path):
     rec = replay.Recording()
     for fd, data in ((1, b"one\n"), (2, b"warn\n"), (1, b"two\n")):
         rec.add(fd, data)
-    meta = {"output": rec.save(tmp_path)}
-    assert meta["output"]["bytes"] == 13
+    assert rec.save(tmp_path / "output") == {"file": "output", "bytes": 13}
     r, w = os.pipe()
     saved = os.dup(1), os.dup(2)
     try:
         os.dup2(w, 1)
         os.dup2(w, 2)
-        replay.replay(tmp_path, meta)
+        replay.replay(tmp_path / "output")
     finally:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jfast.javacli import ArgfileError, parse, tokenize
+from jfast.java.cmdline import ArgfileError, parse, tokenize
 
 
 def test_jar_mode_takes_the_rest_as_program_arguments():

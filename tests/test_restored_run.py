@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 @pytest.fixture(scope="module")
 def api() -> str:
     """The jar with dev.jfast.Jfast, for programs with an explicit ready point."""
-    from jfast import jars
-    return str(jars.locate("jfast-agent.jar"))
+    from jfast.java import agentfiles
+    return str(agentfiles.locate("jfast-agent.jar"))
 
 
 def outcomes(runner: Runner) -> list[str]:

@@ -7,7 +7,7 @@ package sun.management;
  * The jfast agent (dev.jfast.agent.StartTime) defines this class into
  * java.management at run time and puts an instance where
  * ManagementFactoryHelper keeps its VMManagementImpl; it is compiled against
- * that module by jfast/jars.py, and kept in the agent jar as a resource.
+ * that module by jfast/java/agentfiles.py, and kept in the agent jar as a resource.
  */
 final class JfastVMManagement extends VMManagementImpl {
 

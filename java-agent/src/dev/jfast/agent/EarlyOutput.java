@@ -11,7 +11,7 @@ import java.nio.charset.Charset;
 
 /**
  * What the program prints on a terminal before its ready point, recorded so
- * that restored runs can print it again (jfast/replay.py). jfast's relays
+ * that restored runs can print it again (jfast/sandbox/replay.py). jfast's relays
  * record pipes and files; a terminal must stay the program's own, so here
  * {@code System.out} and {@code System.err} write through to it and keep a
  * copy in memory, framed as jfast reads it: one byte for the fd, a
@@ -22,7 +22,7 @@ import java.nio.charset.Charset;
  */
 final class EarlyOutput extends OutputStream {
 
-    private static final int LIMIT = 1 << 20;     // as jfast/replay.py
+    private static final int LIMIT = 1 << 20;     // as jfast/sandbox/replay.py
     private static final int OVERFLOW = 255;
     private static String path;
     private static ByteArrayOutputStream copy;

@@ -1,0 +1,546 @@
+"""A cold run: start the program in a sandbox with the agent, notice when it
+is ready, and checkpoint it there without stopping it.
+
+Ready points, from weakest to strongest (DESIGN.md s.4): main-entry (the
+agent pauses the main thread before `main`), the main thread blocking on a
+terminal's stdin (a REPL at its prompt), a server socket about to listen
+(the agent hears of it from the native helper's listen(2); without one,
+jfast polls for a listening socket), and an explicit call from the program.
+Under `JFAST_READY=auto` the first point seen is checkpointed and a
+stronger one later in the same run replaces it, so a server's entry ends at
+its socket, not before its `main`. The agent pauses the program at the
+main-entry, socket and explicit points until the dump is done; for the
+others CRIU's freeze is the pause.
+
+Under `auto`, main-entry needs the class list an earlier run recorded: the
+agent preloads it first, so the checkpoint saves the class loading too, not
+only the JVM's boot (which a restore costs about as much as). When that
+preloading was quick, a restore would start the program no sooner than java
+does: the entry then says so (`plain`) and later runs exec java directly.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import selectors
+import threading
+import time
+from pathlib import Path
+
+from jfast.cold import inputs
+from jfast.criu import criu
+from jfast.display.displayrun import ColdDisplay
+from jfast.display.xguard import socket_inodes
+from jfast.errors import FastPathUnavailable
+from jfast.java import agentfiles
+from jfast.java.jdk import feature_version
+from jfast.java.protocol import CMD_FD, EV_FD, RANK
+from jfast.linux import sockdiag
+from jfast.linux.fs import remove_tree
+from jfast.linux.procfs import thread_files
+from jfast.log import VERBOSE, verbose
+from jfast.report import Report
+from jfast.sandbox import replay, stdio, terminal
+from jfast.sandbox.sandbox import PROGRAM_PID, Sandbox, Spawn
+from jfast.settings import Settings
+from jfast.store import cache, locks, trust
+from jfast.store.entry import Entry, Pending
+
+# How much longer than the start a main-entry checkpoint's preloading must
+# take for a restore to be sooner than java (ColdRun._on_event).
+MAIN_GAIN = 1.5
+
+# HotSpot maps its CDS archive at a random address and patches every pointer
+# in it (ArchiveRelocationMode=1, the default since JDK 20 and in Debian's
+# 17.0.15): some 12 MiB of pages dirtied, dumped into every image and read
+# back by every restore. Mapped at the address it was built for, its
+# read-only half stays clean file pages that a restore maps from the page
+# cache. A restore puts the program at the checkpoint's addresses anyway.
+# The flag exists from JDK 14; later JDKs are added once tried.
+CDS_AT_BASE = ["-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0"]
+CDS_AT_BASE_JDKS = range(14, 27)
+
+
+class Plan:
+    """Everything a cold run needs to know, worked out by the launcher."""
+
+    def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: Entry,
+                 criu: str, criu_version: str, agent_jar: str, native: Path,
+                 ready: str, material: dict, display=None, replace: bool = False) -> None:
+        self.java = java
+        self.argv = argv               # the user's java arguments, unchanged
+        self.env = env
+        self.entry = entry
+        self.criu = criu
+        self.criu_version = criu_version
+        self.agent_jar = agent_jar
+        self.native = native           # the agent's native library (agentfiles.native_helper)
+        self.ready = ready             # JFAST_READY
+        self.material = material       # the key material, kept in the manifest
+        self.display = display         # display.DisplayPlan (JFAST_DISPLAY)
+        self.replace = replace         # the entry is stale: checkpoint over it
+
+
+def pipe_resource(fd: int) -> str:
+    return f"pipe:[{os.fstat(fd).st_ino}]"
+
+
+class ColdRun:
+    def __init__(self, plan: Plan, report: Report, io: stdio.Stdio) -> None:
+        self.plan = plan
+        self.report = report
+        self.io = io                       # fds 0-2 as the launcher prepared them
+        self.best = -1                     # rank of the checkpoint we made
+        self.sandbox: Sandbox | None = None
+        self._events: list[str] = []       # agent lines not yet acted on
+        self._ev_buf = b""                 # a partial agent line
+        self._publisher: threading.Thread | None = None   # sealing the last dump
+        self._plain: str | None = None     # why a restore would gain nothing
+        # The agent's word on the JDK internals a restore must update: "ok",
+        # or "missing: ..." (then no checkpoint); None until it has spoken.
+        self._prepared: str | None = None
+
+    # -- the run -----------------------------------------------------------
+
+    def run(self) -> int:
+        plan = self.plan
+        # Output before the ready point is recorded for restored runs to
+        # replay, so output pipes get relays too (replay.py).
+        self.io.abandon()
+        self.output = replay.Recording()
+        io = self.io = stdio.prepare(record=self.output)
+        ev_r, ev_w = os.pipe()
+        cmd_r, cmd_w = os.pipe()
+        self.pipes = {"ev": pipe_resource(ev_r), "cmd": pipe_resource(cmd_r)}
+        opts = f"ev={EV_FD},cmd={CMD_FD},ready={plan.ready},record={plan.entry.classes}"
+        if VERBOSE:
+            opts += ",verbose=1"
+        if plan.entry.classes.exists() and not trust.problem(plan.entry.classes):
+            opts += f",preload={plan.entry.classes}"
+        # A terminal gets no relay: the agent records what Java prints on it.
+        ttys = "".join(str(f.fd) for f in io.program_side[1:] if f.kind == "tty")
+        self.tee, self._tee_seen = None, 0
+        if ttys:
+            self.tee = cache.scratch(plan.entry.root, "tee.") / "output"
+            self.tee.touch(mode=0o600)
+            opts += f",tee={self.tee},teefds={ttys}"
+        env = plan.env
+        # A JVMTI agent starts the Java one: -javaagent would turn off the CDS
+        # archive's module graph (~40 ms). Preloaded, the same library shows
+        # the agent a TCP listen(2) before it happens (jfast_native.c).
+        opts += f",native={plan.native}"
+        if plan.ready in ("auto", "socket"):
+            opts += ",listen=1"
+            env = {**env, "LD_PRELOAD": ":".join(filter(None, [str(plan.native),
+                                                                env.get("LD_PRELOAD")]))}
+        tuning = ["-XX:-UsePerfData"]
+        if feature_version(plan.java) in CDS_AT_BASE_JDKS:
+            tuning += CDS_AT_BASE
+        # The agent takes the options below out of the program's view
+        # (RuntimeMXBean.getInputArguments), as under java.
+        opts += f",hide={len(tuning)}"
+        agent = f"-agentpath:{plan.native}={plan.agent_jar},{opts}"
+        argv = [plan.java, agent, *tuning, *plan.argv]
+        fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
+        self.display = ColdDisplay(plan.display, plan.ready)
+        argv, env, fds = self.display.spawn(argv, env, fds)
+        self.inputs = inputs.recorder()
+        hook = self.inputs.mark_mounts if self.inputs else None
+        self._spawned = time.monotonic()
+        sb = Sandbox(Spawn(argv=argv, env=env, fds=fds, private_x11=self.display.virtual,
+                           holder_hook=hook, holder_fds=self.inputs.fds if self.inputs else ()))
+        self.sandbox = sb
+        state, detail = sb.next_status()
+        if state != "started":
+            sb.wait()
+            if self.inputs:
+                self.inputs.close()
+            raise FastPathUnavailable("sandbox failed", detail)
+        if self.inputs:
+            self.inputs.start(sb.program_pid() or -1)
+        self.display.started(sb)
+        self.report.ran("started")
+        io.started()
+        os.close(ev_w)
+        os.close(cmd_r)
+        self.report.lap("start")
+        self.ev_r, self.cmd_w = ev_r, cmd_w
+        with sb.forwarding():
+            closing = None
+            try:
+                self._watch()
+            finally:
+                self.display.close()
+                if self.inputs:             # the program is gone: no more checkpoints
+                    closing = self.inputs.close_behind()
+            code = sb.wait()
+        self.report.exit_signal = sb.signal
+        if self._plain and self.best < 0:
+            self.remember_plain(self._plain)
+        self._publish_wait()
+        io.finish()
+        os.close(ev_r)
+        os.close(cmd_w)
+        if closing is not None:
+            closing.join()
+        if self.tee is not None:
+            remove_tree(self.tee.parent)
+        return code
+
+    def _read_events(self) -> bool:
+        """Read what the agent wrote into `_events`, a line each; False at EOF."""
+        chunk = os.read(self.ev_r, 4096)
+        self._ev_buf += chunk
+        *lines, self._ev_buf = self._ev_buf.split(b"\n")
+        for line in (ln.decode(errors="replace").strip() for ln in lines):
+            if line.startswith("prepared "):
+                self._prepared = line.partition(" ")[2]
+            else:
+                self._events.append(line)
+        return bool(chunk)
+
+    def _watch(self) -> None:
+        """Serve the agent and poll for ready points until the program exits."""
+        sb = self.sandbox
+        assert sb is not None
+        sel = selectors.DefaultSelector()
+        pidfd = sb.pidfd()
+        sel.register(self.ev_r, selectors.EVENT_READ, "ev")
+        sel.register(pidfd, selectors.EVENT_READ, "exit")
+        mode = self.plan.ready
+        watch_stdin = mode in ("auto", "stdin") and self.io.program_side[0].kind == "tty"
+        watch_socket = mode in ("auto", "socket")
+        watch_window = self.display.watching
+        started = time.monotonic()
+        # Connections that predate the program (another process's TIME_WAIT
+        # on the same port, say) are not the program's.
+        try:
+            before = _Before() if watch_socket else None
+        except OSError as e:
+            verbose(f"not watching for a listening socket: {e}")
+            watch_socket, before = False, None
+        stdin_hits = 0
+        try:
+            while True:
+                while self._events:             # including lines read during a GC wait
+                    self._on_event(self._events.pop(0))
+                polling = (((watch_stdin or watch_socket) and self.best < RANK["socket"])
+                           or (watch_window and self.best < RANK["window"]))
+                elapsed = time.monotonic() - started
+                timeout = (0.01 if elapsed < 2 else 0.05 if elapsed < 20 else 0.25) if polling else None
+                if self._events:
+                    timeout = 0
+                for key, _ in sel.select(timeout):
+                    if key.data == "exit":
+                        return
+                    if not self._read_events():
+                        sel.unregister(self.ev_r)
+                if not polling:
+                    continue
+                pid = sb.program_pid()
+                if pid is None:
+                    continue
+                try:
+                    listening = _listening(pid, before) if watch_socket else None
+                except OSError as e:
+                    verbose(f"not watching for a listening socket: {e}")
+                    listening = watch_socket = False
+                if listening:
+                    watch_socket = False
+                    if listening == "fresh":
+                        self.checkpoint("socket")
+                    else:
+                        verbose("a connection came before the listening socket was seen: "
+                                "no checkpoint there")
+                if watch_window and self.best < RANK["window"] and self.display.window_ready():
+                    watch_window = False
+                    self.checkpoint("window")
+                if watch_stdin and self.best < RANK["stdin"]:
+                    stdin_hits = stdin_hits + 1 if _reading_stdin(pid) else 0
+                    if stdin_hits >= 2:        # blocked across two polls, not passing through
+                        self.checkpoint("stdin")
+                        watch_stdin = False
+        finally:
+            sel.close()
+            os.close(pidfd)
+
+    def _on_event(self, line: str) -> None:
+        word, _, arg = line.partition(" ")
+        point, _, preload_ms = arg.partition(" ")
+        if word == "ready" and point in RANK:
+            if point == "main" and self.plan.ready == "auto" and preload_ms.isdigit():
+                # A checkpoint at main saves the start and the preloading, and
+                # a restore costs about 2.5 times this run's start (sandbox,
+                # JVM, agent: hello world's 43 ms, restored in 115 ms against
+                # java's 36), so it pays once the preloading takes 1.5 times
+                # the start. Both are measured in this run, so a loaded machine
+                # slows both alike; a fixed 60 ms gave hello world a checkpoint
+                # there, restored at 2.3 times java's time.
+                start_ms = (time.monotonic() - self._spawned) * 1000 - int(preload_ms)
+                verbose(f"main: preloading took {preload_ms} ms, the start before it "
+                        f"{start_ms:.0f} ms")
+                if int(preload_ms) < MAIN_GAIN * start_ms:
+                    # Said at the end of the run, unless a later point is checkpointed.
+                    self._plain = (f"its classes load in {preload_ms} ms: java starts it "
+                                   "as soon as a restore would")
+                    return self._go()
+            self.checkpoint(point)
+        self._go()
+
+    def _go(self) -> None:
+        try:
+            os.write(self.cmd_w, b"go\n")       # the agent waits for this at its pauses
+        except OSError:
+            pass
+
+    # -- the checkpoint ----------------------------------------------------
+
+    def checkpoint(self, point: str) -> None:
+        """Dump the program at `point` if that is better than what we have.
+        Only the run holding the key's make-lock dumps; others run on."""
+        plan, rank = self.plan, RANK[point]
+        self._publish_wait()                     # this run's previous checkpoint
+        if rank <= self.best:
+            return
+        claim = self._claim(point)
+        if claim is None:
+            return
+        if not terminal.foreground():
+            claim.release()
+            verbose(f"{point}: the program's terminal is the shell's now: no checkpoint")
+            return
+        refusal = self.display.before_dump(self.sandbox.program_pid() or -1)
+        if refusal:
+            claim.release()
+            self.display.after_dump(point)
+            verbose(f"no checkpoint at {point}: {refusal}")
+            if self.best < 0:
+                self.report.reason = f"no checkpoint at {point}: {refusal}"
+            return
+        self.report.ready_point = point
+        pending = None
+        try:
+            pending = Pending(plan.entry)
+            t0 = time.monotonic()
+            self._collect_garbage()
+            self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+            unfaithful = self._unfaithful()     # the agent answered the GC after it spoke
+            if unfaithful:
+                raise _NoCheckpoint(unfaithful)
+            t0 = time.monotonic()
+            read_so_far = self._inputs()          # before criu's own opens
+            self._termios = terminal.settings()   # what CRIU records too
+            if self.tee is not None:           # the agent's whole copy so far: take what is new
+                copy = self.tee.read_bytes()
+                replay.add_framed(self.output, copy[self._tee_seen:])
+                self._tee_seen = len(copy)
+            self.output.settle()
+            printed = self.output.save(pending.output)
+            externals = sorted({f.resource for f in self.io.program_side if f.external})
+            criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
+                      pending.dir, externals)
+            manifest = {**self._manifest(point, read_so_far), "output": printed}
+        except _NoCheckpoint as e:
+            pending.discard()
+            claim.release()
+            self.best = 99                       # the JDK will not change in this run
+            self.report.checkpoint = "none"
+            self.report.reason = f"no checkpoint: {e}"
+            verbose(self.report.reason)
+            return
+        except (FastPathUnavailable, OSError) as e:
+            self._failed(point, pending, claim, e)
+            return
+        finally:
+            self.display.after_dump(point)
+        self.best = rank
+        self.report.timings_ms[f"dump_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+        verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
+        # Sealing reads and hashes the whole image: the program goes on meanwhile.
+        self._publisher = threading.Thread(target=self._publish_behind,
+                                           args=(pending, claim, point, manifest),
+                                           name="jfast-publish")
+        self._publisher.start()
+
+    def _publish_behind(self, pending: Pending, claim: locks.Lock, point: str,
+                        manifest: dict) -> None:
+        """_publish on a thread that yields the CPU to the program, whose
+        first request or keystroke after the checkpoint is what a user waits
+        for; the inputs' digests are taken here too, out of its pause."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:
+            pass
+        if manifest["inputs"]["files"]:
+            manifest["inputs"]["files"] = inputs.with_digests(manifest["inputs"]["files"])
+        self._publish(pending, claim, point, manifest)
+
+    def _claim(self, point: str) -> locks.Lock | None:
+        """The key's make-lock, or None when another run makes or made the entry."""
+        plan = self.plan
+        try:
+            claim = locks.claim(plan.entry.root, plan.entry.key)
+        except OSError as e:
+            self._failed(point, None, None, e)
+            return None
+        if claim is None or (self.best < 0 and plan.entry.published() and not plan.replace):
+            verbose(f"{point}: another run {'is making' if claim is None else 'already made'} "
+                    f"{plan.entry.key}")
+            if claim is not None:
+                claim.release()
+            self.best = 99
+            return None
+        return claim
+
+    def remember_plain(self, why: str) -> None:
+        """Publish an entry without an image that sends later runs to java."""
+        claim = self._claim("main")
+        if claim is None:
+            return
+        self.report.reason = f"no checkpoint: {why}"
+        verbose(self.report.reason)
+        self._publish(Pending(self.plan.entry), claim, "main",
+                      {**self._made_by(), "plain": why})
+
+    def _publish(self, pending: Pending, claim: locks.Lock, point: str,
+                 manifest: dict) -> None:
+        t0 = time.monotonic()
+        try:
+            pending.publish(manifest)
+        except Exception as e:  # noqa: BLE001 - whatever it was, the entry must not be half-made
+            self._failed(point, pending, claim, e)
+            return
+        claim.release()
+        self.report.checkpoint = "none" if manifest.get("plain") else "created"
+        self.report.timings_ms[f"publish_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+        try:
+            from jfast.store.prune import enforce_cap
+            over = enforce_cap(self.plan.entry.root, Settings(self.plan.env),
+                               self.plan.entry.key)
+        except Exception as e:  # noqa: BLE001 - the cap is housekeeping; the run goes on
+            verbose(f"cannot enforce the cache size limit: {type(e).__name__}: {e}")
+            over = None
+        if over:
+            self.report.checkpoint = "failed"
+            self.report.reason = f"checkpoint at {point} dropped: {over}"
+            verbose(self.report.reason)
+
+    def _publish_wait(self) -> None:
+        if self._publisher is not None:
+            self._publisher.join()
+            self._publisher = None
+
+    def _failed(self, point: str, pending: Pending | None, claim: locks.Lock | None,
+                e: Exception) -> None:
+        if pending is not None:
+            pending.discard()
+        if claim is not None:
+            claim.release()
+        self.report.checkpoint = "failed"
+        self.report.reason = f"checkpoint at {point} failed: {e}"
+        verbose(self.report.reason)
+        self.best = 99                           # do not try again in this run
+
+    def _unfaithful(self) -> str | None:
+        """Why a restore of this program could not be made faithful, from
+        the agent's own check of the JDK internals it must update (FreshRun),
+        or None when it can (docs/architecture.md, "Fail closed")."""
+        if self._prepared is None:
+            return "the agent did not start, so a restore could not update its state"
+        if self._prepared != "ok":
+            return (f"on this JDK a restore could not update {self._prepared.partition(': ')[2]}"
+                    " (the agent found no such JDK internal)")
+        return None
+
+    def _collect_garbage(self, timeout: float = 10) -> None:
+        """Ask the agent to shrink the heap (a full GC, free heap given back)
+        and wait for it: dead objects and pages would otherwise be written
+        into the image and read back on every restore."""
+        try:
+            os.write(self.cmd_w, b"gc\n")
+        except OSError:
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.ev_r], [], [], max(0, end - time.monotonic()))
+            if not ready or not self._read_events():
+                break
+            if "gc done" in self._events:       # other lines wait until after the dump
+                self._events.remove("gc done")
+                return
+        verbose("the agent did not answer the GC request; dumping as it is")
+
+    def _made_by(self) -> dict:
+        """What every entry's manifest says of the run that made it."""
+        plan = self.plan
+        return {"key": plan.entry.key, "argv": plan.argv, "java": plan.java,
+                "criu_version": plan.criu_version, "material": plan.material}
+
+    def _manifest(self, point: str, read_so_far: dict) -> dict:
+        return {
+            **self._made_by(),
+            "ready_point": point,
+            "stdio": [{"fd": f.fd, "kind": f.kind, "resource": f.resource}
+                      for f in self.io.program_side],
+            "pipes": self.pipes,
+            "display": self.display.manifest(),
+            "inputs": read_so_far,
+            "termios": self._termios,
+        }
+
+    def _inputs(self) -> dict:
+        """What a restore checks first: the directory CRIU reopens as the
+        program's cwd, and the files the program read so far (None: unknown)."""
+        files = None
+        if self.inputs:
+            java_home = os.path.dirname(os.path.dirname(os.path.realpath(self.plan.java)))
+            keyed = self.plan.material.get("files", {})     # covered by content
+            class_dirs = [p for p in keyed if os.path.isdir(p)]
+            files = self.inputs.snapshot(
+                [java_home, str(self.plan.entry.root), str(agentfiles.DATA)], set(keyed), class_dirs)
+        return {"cwd": os.getcwd(), "files": files}
+
+class _NoCheckpoint(Exception):
+    """This run's program cannot be checkpointed faithfully (not a failure)."""
+
+
+class _Before:
+    """The host's TCP sockets as the program starts: its own listening socket
+    is a new one, and connections already there (another process's
+    TIME_WAIT on the same port, say) are not its own."""
+
+    def __init__(self) -> None:
+        self.listeners = {inode for _, _, inode in sockdiag.tcp(sockdiag.LISTEN)}
+        self.connections = _connections()
+
+
+def _connections() -> set[tuple]:
+    """(local, remote) of every TCP connection, in any state but LISTEN."""
+    return {(local, remote) for local, remote, _ in sockdiag.tcp(sockdiag.CONNECTIONS)}
+
+
+def _listening(pid: int, before: _Before) -> str | None:
+    """'fresh' when the program listens on a TCP port that has seen no
+    connection yet, 'used' when a connection already reached it (a
+    checkpoint now could replay a served request), None when not listening.
+    Raises OSError where sock_diag is not available."""
+    new = {inode: local[1] for local, _, inode in sockdiag.tcp(sockdiag.LISTEN)
+           if inode not in before.listeners}
+    if not new:                 # the usual poll: no need to look at the program's fds
+        return None
+    ports = {new[inode] for inode in socket_inodes([pid]) if inode in new}
+    if not ports:
+        return None
+    if any(local[1] in ports for local, _ in _connections() - before.connections):
+        return "used"
+    return "fresh"
+
+
+def _reading_stdin(pid: int) -> bool:
+    """Whether a thread of the program sits in read(0, ...)."""
+    for text in thread_files(pid, "syscall") or []:
+        fields = text.split()
+        if len(fields) > 1 and fields[0] == "0" and fields[1] == "0x0":
+            return True
+    return False

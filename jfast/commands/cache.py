@@ -1,0 +1,338 @@
+"""`jfast cache list|info|prune|clear`: see and manage the checkpoint cache."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from jfast.errors import FastPathUnavailable
+from jfast.settings import current
+from jfast.store import cache, integrity, inventory, prune, trust
+from jfast.store.digests import FileDigests
+from jfast.store.inventory import Item
+from jfast.units import format_size, iso, parse_age, parse_size, when
+
+EXIT_OK, EXIT_NO_ENTRY, EXIT_USAGE, EXIT_CACHE, EXIT_IN_USE = 0, 1, 2, 3, 4
+
+EPILOG = """\
+sizes: 500M, 2G, 1.5GiB (powers of 1024); ages: 90 (seconds), 30m, 12h, 7d, 2w.
+The cache is $JFAST_CACHE_DIR (default ~/.cache/jfast). After each new
+checkpoint jfast evicts the least recently used entries until the cache fits
+$JFAST_CACHE_MAX (default 4G; `off` for no limit).
+
+--json prints one JSON object on stdout (times are ISO 8601 UTC or null):
+  list   {"cache_dir", "max_bytes", "total_bytes", "entries": [ENTRY],
+          "leftovers": [{"name", "kind", "size_bytes"}]}
+         ENTRY = {"key", "program", "state", "reason", "size_bytes", "created",
+                  "last_used", "hits", "ready_point"}
+         state: "ok" (will be restored), "plain" (runs start java directly:
+         a restore would not start the program sooner), "stale" (can never
+         be used again: its jar, JDK, kernel or CRIU changed), "damaged"
+         (will be set aside)
+  info   ENTRY and "argv", "cwd", "java", "jdk", "criu_version", "kernel",
+         "image_bytes", "image_files", "digests" ("ok" or why not), "files"
+         [{"path", "status": "unchanged"|"changed"|"gone"}], "material" (the
+         key), "path" (the entry's directory)
+  prune, clear
+         {"dry_run", "removed": [REMOVAL], "in_use": [REMOVAL], "freed_bytes",
+          "kept_entries", "kept_bytes"}
+         REMOVAL = {"name", "key", "kind", "program", "size_bytes", "reason"}
+
+exit status:
+  0  done
+  1  info: no entry matches KEY
+  2  usage: unknown command or option, a bad size or age, an ambiguous KEY
+  3  the cache directory cannot be used (another user could write it, I/O error)
+  4  prune, clear: something was in use by a running jfast and was kept
+"""
+
+
+JSON_HELP = "print JSON for scripts (see `jfast cache --help`)"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:          # exit 2 through our own path
+        raise UsageError(f"{message} (see `jfast cache --help`)")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="jfast cache", description="See and manage jfast's checkpoint cache.",
+                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="{list,info,prune,clear}")
+    ls = sub.add_parser("list", help="one line per entry (the default)")
+    ls.add_argument("--json", action="store_true", help=JSON_HELP)
+    info = sub.add_parser("info", help="everything about one entry")
+    info.add_argument("key", metavar="KEY", help="a key or a unique prefix of one")
+    info.add_argument("--json", action="store_true", help=JSON_HELP)
+    pr = sub.add_parser("prune", help="remove leftovers, and entries stale, old or over a size")
+    pr.add_argument("--max-size", metavar="SIZE",
+                    help="evict least recently used entries down to SIZE "
+                         "(default: $JFAST_CACHE_MAX)")
+    pr.add_argument("--max-age", metavar="AGE", help="remove entries unused for longer than AGE")
+    pr.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
+    pr.add_argument("--json", action="store_true", help=JSON_HELP)
+    cl = sub.add_parser("clear", help="remove every entry")
+    cl.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
+    cl.add_argument("--json", action="store_true", help=JSON_HELP)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    root = None
+    try:
+        if not argv or argv[0] == "--json":
+            argv = ["list", *argv]             # `jfast cache` lists
+        args = parser().parse_args(argv)
+        root = cache.cache_dir()
+        if root.exists():
+            trust.check_root(root)
+        return COMMANDS[args.command](root, args)
+    except UsageError as e:
+        print(f"jfast cache: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except FastPathUnavailable:
+        return EXIT_CACHE                      # trust.check_root has said why
+    except OSError as e:
+        print(f"jfast cache: {e.filename or root}: {e.strerror}", file=sys.stderr)
+        return EXIT_CACHE
+
+
+# -- pure helpers (tested in tests/test_cachecmd.py) -------------------------
+
+def table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
+    """Columns padded to their widest cell; `right` columns aligned right."""
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def local_time(epoch: float | None, now: float | None = None) -> str:
+    if epoch is None:
+        return "never"
+    return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(epoch))} ({when(epoch, now)})"
+
+
+def describe(item: Item, state: str, reason: str | None) -> dict:
+    """An entry as JSON for `list` and `info`."""
+    return {
+        "key": item.key, "program": item.program, "state": state, "reason": reason,
+        "size_bytes": item.size, "created": iso(item.created),
+        "last_used": iso(item.last_used), "hits": item.hits,
+        "ready_point": item.meta.ready_point if item.meta else None,
+    }
+
+
+def entry_row(item: Item, state: str, now: float) -> list[str]:
+    return [item.program, item.key[:12], format_size(item.size), when(item.created, now),
+            when(item.last_used, now), str(item.hits), state]
+
+
+def removal_json(r: prune.Removal) -> dict:
+    i = r.item
+    return {"name": i.name, "key": i.key or None, "kind": i.kind,
+            "program": i.program if i.kind == "entry" else None, "size_bytes": i.size,
+            "reason": r.reason}
+
+
+def removal_line(r: prune.Removal, dry_run: bool) -> str:
+    i = r.item
+    verb = "would remove" if dry_run else "removed" if r.done else "in use, kept"
+    what = f"{i.program} {i.key[:12]}" if i.kind == "entry" else f"{i.kind} {i.name}"
+    return f"{verb} {what} ({format_size(i.size)}): {r.reason}"
+
+
+# -- the commands --------------------------------------------------------------
+
+def _state(item: Item, digests: FileDigests) -> tuple[str, str | None]:
+    damage = inventory.damage(item)
+    if damage:
+        return "damaged", damage
+    stale = inventory.stale_reason(item, digests)
+    if stale:
+        return "stale", stale
+    plain = item.meta.plain if item.meta else None
+    return ("plain", plain) if plain else ("ok", None)
+
+
+def _scan(root: Path) -> list[Item]:
+    return inventory.scan(root) if root.exists() else []
+
+
+def _cap() -> int | None:
+    try:
+        return prune.cap(current())
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_list(root: Path, args: argparse.Namespace) -> int:
+    items, now = _scan(root), time.time()
+    digests = FileDigests(root)
+    entries = [(i, *_state(i, digests)) for i in items if i.kind == "entry"]
+    # A class list without its entry is kept for the next cold run: not a leftover.
+    leftovers = [i for i in items if i.kind not in ("entry", "classes")]
+    total = sum(i.size for i, _, _ in entries)
+    cap = _cap()
+    _save(digests)
+    if args.json:
+        _print_json({"cache_dir": str(root), "max_bytes": cap, "total_bytes": total,
+                     "entries": [describe(i, s, r) for i, s, r in entries],
+                     "leftovers": [{"name": i.name, "kind": i.kind, "size_bytes": i.size}
+                                   for i in leftovers]})
+        return EXIT_OK
+    if entries:
+        print(table(["PROGRAM", "KEY", "SIZE", "CREATED", "LAST USED", "HITS", "STATE"],
+                    [entry_row(i, s, now) for i, s, _ in entries], right={2, 5}))
+    limit = f" of {format_size(cap)} (JFAST_CACHE_MAX)" if cap is not None else ""
+    print(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}, "
+          f"{format_size(total)}{limit} in {root}")
+    for i, s, r in entries:
+        if r:
+            print(f"  {i.key[:12]} {s}: {r}")
+    if leftovers:
+        kinds = sorted({i.kind for i in leftovers})
+        print(f"{len(leftovers)} leftover(s) ({', '.join(kinds)}), "
+              f"{format_size(sum(i.size for i in leftovers))}: `jfast cache prune` removes them")
+    return EXIT_OK
+
+
+def cmd_info(root: Path, args: argparse.Namespace) -> int:
+    matches = [i for i in _scan(root) if i.kind == "entry" and i.key.startswith(args.key)]
+    if not matches:
+        print(f"jfast cache: no entry {args.key} (see `jfast cache list`)", file=sys.stderr)
+        return EXIT_NO_ENTRY
+    if len(matches) > 1:
+        raise UsageError(f"{args.key} matches {len(matches)} entries: give more of the key")
+    item = matches[0]
+    meta = item.meta.raw if item.meta else {}      # shown as it is
+    digests = FileDigests(root)
+    state, reason = _state(item, digests)
+    checked = reason if state == "damaged" else integrity.verify(item.path / "images", meta)
+    m = meta.get("material") or {}
+    cwd = (meta.get("inputs") or {}).get("cwd")
+    files = []
+    for full, digest in sorted((m.get("files") or {}).items()):
+        now = digests.of_key_file(full)
+        files.append({"path": full, "status": "unchanged" if now == digest
+                      else "gone" if now == "missing" else "changed"})
+    _save(digests)
+    out = {**describe(item, state, reason), "argv": meta.get("argv"), "cwd": cwd,
+           "java": meta.get("java"), "jdk": meta.get("jdk"),
+           "criu_version": meta.get("criu_version"), "kernel": m.get("kernel"),
+           "image_bytes": meta.get("image_bytes"), "image_files": len(meta.get("image_files", {})),
+           "digests": checked or "ok", "files": files, "material": m, "path": str(item.path)}
+    if args.json:
+        _print_json(out)
+        return EXIT_OK
+    jdk = meta.get("jdk") or {}
+    jdk_text = ", ".join(v for v in (jdk.get("java_version"), jdk.get("implementor")) if v)
+    rows = [
+        ("key", item.key), ("program", item.program),
+        ("state", state + (f": {reason}" if reason else "")),
+        ("command", " ".join(["java", *(meta.get("argv") or [])])),
+        ("directory", cwd or "?"), ("ready point", meta.get("ready_point") or "?"),
+        ("created", local_time(item.created)),
+        ("last used", f"{local_time(item.last_used)}, {item.hits} hit(s)"),
+        ("size", (f"{format_size(item.size)} (image {format_size(meta.get('image_bytes', 0))} "
+                  f"in {out['image_files']} files)")),
+        ("digests", f"{meta.get('image_hash', '?')} of every image file: {checked or 'ok'}"),
+        ("java", f"{meta.get('java')}" + (f" (JDK {jdk_text})" if jdk_text else "")),
+        ("criu", f"{meta.get('criu_version')} ({(m.get('criu') or '?').split('|')[0]})"),
+        ("kernel", m.get("kernel", "?")), ("path", str(item.path)),
+    ]
+    for name, value in rows:
+        print(f"{name:<12} {value}")
+    print("files it depends on:")
+    for f in files or [{"status": "", "path": "(none)"}]:
+        print(f"  {f['status']:<9}  {f['path']}")
+    print("key material:")
+    width = max(map(len, m), default=0)
+    for name in sorted(m):
+        print(f"  {name:<{width}}  {_flat(m[name])}")
+    return EXIT_OK
+
+
+def _flat(value: object) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in sorted(value.items())) or "(none)"
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or "(none)"
+    return str(value)
+
+
+def cmd_prune(root: Path, args: argparse.Namespace) -> int:
+    try:
+        max_size = parse_size(args.max_size) if args.max_size is not None else _cap()
+        max_age = parse_age(args.max_age) if args.max_age is not None else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    digests = FileDigests(root)
+
+    def stale(item: Item) -> str | None:
+        return inventory.stale_reason(item, digests)
+
+    removals = prune.plan(_scan(root), time.time(), max_size=max_size, max_age=max_age,
+                          stale=stale)
+    _save(digests)
+    return _act(root, removals, args)
+
+
+def cmd_clear(root: Path, args: argparse.Namespace) -> int:
+    removals = [prune.Removal(i, "clear") for i in _scan(root)]
+    code = _act(root, removals, args)
+    if not args.dry_run and code == EXIT_OK and root.exists():
+        try:
+            (root / "memo.json").unlink()
+        except FileNotFoundError:
+            pass
+    return code
+
+
+def _act(root: Path, removals: list[prune.Removal], args: argparse.Namespace) -> int:
+    if not args.dry_run:
+        prune.run(root, removals)
+        if root.exists():
+            prune.tidy(root)
+    planned = set() if not args.dry_run else {r.item.name for r in removals}
+    kept = [i for i in _scan(root) if i.kind == "entry" and i.name not in planned]
+    removed = [r for r in removals if r.done or args.dry_run]
+    busy = [r for r in removals if not r.done and not args.dry_run]
+    freed = sum(r.item.size for r in removed)
+    if args.json:
+        _print_json({"dry_run": args.dry_run, "removed": [removal_json(r) for r in removed],
+                     "in_use": [removal_json(r) for r in busy], "freed_bytes": freed,
+                     "kept_entries": len(kept), "kept_bytes": sum(i.size for i in kept)})
+    else:
+        for r in removals:
+            print(removal_line(r, args.dry_run))
+        verb = "would free" if args.dry_run else "freed"
+        print(f"{verb} {format_size(freed)}; {len(kept)} "
+              f"{'entry' if len(kept) == 1 else 'entries'} kept "
+              f"({format_size(sum(i.size for i in kept))})")
+    return EXIT_IN_USE if busy else EXIT_OK
+
+
+def _save(digests: FileDigests) -> None:
+    try:
+        digests.save()
+    except OSError:
+        pass
+
+
+def _print_json(obj: dict) -> None:
+    json.dump(obj, sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+COMMANDS = {"list": cmd_list, "info": cmd_info, "prune": cmd_prune, "clear": cmd_clear}

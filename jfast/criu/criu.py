@@ -1,0 +1,124 @@
+"""The only module that speaks to CRIU: finding it, dump and restore."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jfast.errors import FastPathUnavailable
+from jfast.linux.programs import run, which
+from jfast.sandbox.userns import rootless
+from jfast.settings import current
+
+MIN_VERSION = (4, 1)
+SETUP_HINT = "install CRIU >= 4.1 (run ./setup.sh from the jfast checkout)"
+# The program's tree is always dumped from inside its sandbox, at this PID.
+COMMON = ["--ext-unix-sk", "--file-locks"]
+
+
+def _mode() -> list[str]:
+    # Rootless, criu holds capabilities only inside the sandbox's user
+    # namespace (jfast/sandbox/userns.py) and must be told to live with that.
+    return ["--unprivileged"] if rootless() else []
+
+
+# Where criu is installed but a non-root user's PATH does not look.
+SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def find() -> str:
+    """The criu binary: $JFAST_CRIU, else PATH, else (for a user whose PATH
+    leaves them out by convention) the sbin folders."""
+    path = current().criu or which("criu")
+    if not path and rootless():
+        path = next((p for p in (os.path.join(d, "criu") for d in SBIN)
+                     if os.access(p, os.X_OK)), None)
+    if not path or not os.access(path, os.X_OK):
+        raise FastPathUnavailable("criu not found", SETUP_HINT, lasting=True)
+    return path
+
+
+def version(path: str) -> tuple[int, ...]:
+    import re
+
+    res = run([path, "--version"], timeout=10)
+    m = re.search(r"Version:\s*(\d+)\.(\d+)", res.stdout)
+    if res.returncode != 0 or not m:
+        raise FastPathUnavailable("criu does not run", (res.stderr or res.stdout).strip()[:200])
+    return int(m.group(1)), int(m.group(2))
+
+
+def require_usable(path: str, memo: Path | None = None, ident: str = "") -> str:
+    """Check the version before making a checkpoint; returns it as text.
+    `memo` remembers it for the binary `ident` (cache.identity), so that a
+    cold run does not run `criu --version` (5-8 ms) for a criu it knows."""
+    if memo is not None and ident:
+        try:
+            known_ident, known = memo.read_text().split("\n")[:2]
+            if known_ident == ident:
+                return known
+        except (OSError, ValueError):
+            pass
+    v = version(path)
+    if v < MIN_VERSION:
+        raise FastPathUnavailable(
+            f"criu {v[0]}.{v[1]} is too old",
+            f"kernel {os.uname().release} needs CRIU >= 4.1: {SETUP_HINT}", lasting=True)
+    text = f"{v[0]}.{v[1]}"
+    if memo is not None and ident:
+        from jfast.linux.fs import atomic_write  # a 0600 temporary file, then a rename
+
+        try:
+            atomic_write(memo, f"{ident}\n{text}\n")
+        except OSError:
+            pass                    # a read-only or full cache: ask again next time
+    return text
+
+
+def log_tail(path: Path, lines: int = 3) -> str:
+    """The last errors of a CRIU log, for the run report."""
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no log"
+    errors = [ln.strip() for ln in text if "Error" in ln and "RLIMIT_NOFILE" not in ln]
+    return " | ".join((errors or text)[-lines:])[:400]
+
+
+def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
+         externals: list[str]) -> None:
+    """Checkpoint the tree rooted at `pid` (a PID inside the sandbox whose
+    init has host PID `init_pid`), leaving it running. CRIU runs inside the
+    sandbox's namespaces, so they are its own and not part of the image."""
+    from jfast.sandbox.sandbox import run_inside
+
+    argv = [criu, "dump", "-t", str(pid), "-D", str(images), "-W", str(work),
+            "-o", "dump.log", "--leave-running", *COMMON, *_mode()]
+    if not rootless():
+        argv.append("--tcp-established")    # TCP repair needs root's CAP_NET_ADMIN
+    for res in externals:
+        argv += ["--external", res]
+    # Images hold the program's secrets: 0600, not CRIU's 0644.
+    code, err = run_inside(init_pid, argv, timeout=300, umask=0o077)
+    if code != 0:
+        detail = log_tail(work / "dump.log")
+        raise FastPathUnavailable("criu dump failed", err.strip()[:400] if detail == "no log"
+                                  else detail)
+
+
+def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,
+                 inherit: list[tuple[int, str]], hook: str | None = None,
+                 leave_stopped: bool = False) -> list[str]:
+    """The command the sandbox's init runs to restore: the restored program
+    becomes the init's child (--restore-sibling) and criu exits. With
+    `leave_stopped` the restored tasks wait for a SIGCONT."""
+    argv = [criu, "restore", "-D", str(images), "-W", str(work), "-o", "restore.log",
+            "--restore-sibling", "--restore-detached", "--pidfile", str(pidfile),
+            "--tcp-close", "--skip-file-rwx-check", *COMMON, *_mode()]
+    if leave_stopped:
+        argv.append("--leave-stopped")
+    for fd, res in inherit:
+        argv += ["--inherit-fd", f"fd[{fd}]:{res}"]
+    if hook:
+        argv += ["--action-script", hook]
+    return argv

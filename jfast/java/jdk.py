@@ -1,0 +1,76 @@
+"""Finding the real java: $JFAST_JAVA, else $JAVA_HOME/bin/java, else PATH,
+never jfast itself (jfast is often installed as a `java` symlink)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from jfast.errors import JfastError
+from jfast.linux.programs import which
+from jfast.settings import Settings
+
+
+def _is_jfast(path: str) -> bool:
+    real = os.path.realpath(path)
+    if real == os.path.realpath(sys.argv[0]):
+        return True
+    try:
+        with open(real, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return False
+    # A Python launcher script (bin/jfast or a console-script wrapper).
+    return head.startswith(b"#!") and b"jfast" in head
+
+
+def _usable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK) and not _is_jfast(path)
+
+
+def find_java(env: dict[str, str], settings: Settings | None = None) -> str:
+    """The real java for this environment (`settings` default to its own)."""
+    explicit = (settings or Settings(env)).java
+    if explicit:
+        if not _usable(explicit):
+            raise JfastError(f"JFAST_JAVA={explicit} is not a java executable: point it at "
+                             "a JDK's bin/java", 127)
+        return explicit
+    home = env.get("JAVA_HOME")
+    if home and _usable(os.path.join(home, "bin", "java")):
+        return os.path.join(home, "bin", "java")
+    found = which("java", env.get("PATH", os.defpath), accept=lambda p: not _is_jfast(p))
+    if found:
+        return found
+    raise JfastError("no java found on PATH (other than jfast itself): install a JDK "
+                     "or set JFAST_JAVA", 127)
+
+
+def java_home(java: str) -> str:
+    """The JDK (or JRE) folder a java binary belongs to: bin/java's grandparent."""
+    return os.path.dirname(os.path.dirname(os.path.realpath(java)))
+
+
+def jdk_release(java: str) -> dict[str, str]:
+    """The JDK's own description of itself (its `release` file): JAVA_VERSION,
+    IMPLEMENTOR and the home directory, for `jfast cache info`."""
+    home = java_home(java)
+    out = {"home": home}
+    try:
+        with open(os.path.join(home, "release")) as f:
+            for line in f:
+                name, _, value = line.strip().partition("=")
+                if name in ("JAVA_VERSION", "JAVA_RUNTIME_VERSION", "IMPLEMENTOR"):
+                    out[name.lower()] = value.strip('"')
+    except OSError:
+        pass
+    return out
+
+
+def feature_version(java: str) -> int | None:
+    """The JDK's feature release (8, 11, 17, 21...), from its `release` file."""
+    parts = jdk_release(java).get("java_version", "").split(".")
+    if parts[0] == "1" and len(parts) > 1:     # 1.8.0_402 is 8
+        parts = parts[1:]
+    head = parts[0].split("-")[0].split("+")[0]
+    return int(head) if head.isdigit() else None

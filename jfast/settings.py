@@ -1,0 +1,40 @@
+"""jfast's own settings: every `JFAST_*` environment variable, read here and
+nowhere else (the README's "Settings" table). jfast takes none of java's
+options; each run reads these once, from its own environment.
+
+Values are kept as given; the module that owns a concept checks its value
+(java/protocol.py the ready modes, display/display.py the display modes,
+store/prune.py the size limit) and names the fix when it is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+
+def _on(value: str | None) -> bool:
+    return (value or "") not in ("", "0")
+
+
+class Settings:
+    """The JFAST_* variables of one environment."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.disabled = _on(env.get("JFAST_DISABLE"))          # behave exactly like java
+        self.verbose = _on(env.get("JFAST_VERBOSE"))           # explain each step on stderr
+        self.report = env.get("JFAST_REPORT") or None          # append a JSON line per run
+        self.java = env.get("JFAST_JAVA") or None              # the java binary to use
+        self.criu = env.get("JFAST_CRIU") or None              # the criu binary to use
+        self.cache_dir = env.get("JFAST_CACHE_DIR") or None    # where checkpoints live
+        self.cache_max = env.get("JFAST_CACHE_MAX", "").strip()  # the cache's size limit
+        self.ready = env.get("JFAST_READY") or "auto"          # where to checkpoint
+        self.display = env.get("JFAST_DISPLAY") or "auto"      # virtual | host | none | auto
+        self.screen = env.get("JFAST_SCREEN") or None          # the virtual display's screen
+        self.xvfb = env.get("JFAST_XVFB") or None              # the Xvfb binary
+        self.xvfb_args = env.get("JFAST_XVFB_ARGS", "")        # more Xvfb arguments
+
+
+def current() -> Settings:
+    """This process's settings, from its environment as it is now."""
+    return Settings(os.environ)

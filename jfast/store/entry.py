@@ -1,0 +1,297 @@
+"""One checkpoint in the store, and the one owner of its format.
+
+An entry is a folder `entries/<key>/` holding `meta.json` (the manifest
+below), `images/` (CRIU's files, under the manifest's digests), `output`
+(what the program printed before its ready point, sandbox/replay.py) and
+`used` (a byte per restore). It is written as `<key>.*.pending/` and renamed
+into place (`Pending.publish`), under the entry's lock.
+
+`meta.json` is read only through `Meta.parse`, which checks its format
+version and the type of every field it has, and written only here (`Pending`,
+`Entry.restamp`). What a run records about itself is handed in as plain
+values by the cold run (cold/warmup.py) and comes back as `Meta`'s fields.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from jfast.errors import JfastError
+from jfast.linux.fs import atomic_write, fresh_name, remove_tree
+from jfast.store import integrity, locks
+
+META = "meta.json"
+# The version of meta.json's layout; an entry of another version is not used.
+FORMAT = 1
+
+
+class BadEntry(JfastError):
+    """An entry whose manifest cannot be read as this jfast writes it."""
+
+
+# Every field meta.json may hold: its type, and whether every entry has it.
+_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "format": (int, True),
+    "key": (str, True),
+    "argv": (list, True),
+    "java": (str, True),
+    "criu_version": (str, True),
+    "material": (dict, True),
+    "created": ((int, float), True),
+    "jdk": (dict, False),
+    "plain": (str, False),          # a restore would gain nothing: java runs it
+    "ready_point": (str, False),
+    "stdio": (list, False),
+    "pipes": (dict, False),
+    "display": (dict, False),
+    "inputs": (dict, False),
+    "termios": ((list, type(None)), False),
+    "output": ((dict, type(None)), False),
+    "image_hash": (str, False),
+    "image_files": (dict, False),
+    "image_digests": (dict, False),
+    "image_stamps": (dict, False),
+    "image_bytes": (int, False),
+}
+# An entry with images has all of these.
+_IMAGE_FIELDS = ("ready_point", "stdio", "pipes", "display", "inputs", "output",
+                 "image_hash", "image_files", "image_digests", "image_stamps", "image_bytes")
+
+
+class Meta:
+    """An entry's manifest, checked. `raw` is the parsed JSON, for `jfast
+    cache info`."""
+
+    def __init__(self, raw: dict) -> None:
+        self.raw = raw
+
+    @classmethod
+    def parse(cls, text: str, key: str) -> Meta:
+        """The manifest in `text` of the entry named `key`; BadEntry says
+        what is wrong with it."""
+        try:
+            raw = json.loads(text)
+        except ValueError as e:
+            raise BadEntry(f"{META} is not JSON ({e})") from None
+        if not isinstance(raw, dict):
+            raise BadEntry(f"{META} holds a {type(raw).__name__}, not an object")
+        if raw.get("format") != FORMAT:
+            raise BadEntry(f"{META} is of format {raw.get('format')!r}, not {FORMAT}")
+        for name, (kind, needed) in _FIELDS.items():
+            if name not in raw:
+                if needed or (name in _IMAGE_FIELDS and "plain" not in raw):
+                    raise BadEntry(f"{META} has no {name}")
+                continue
+            if not isinstance(raw[name], kind) or isinstance(raw[name], bool):
+                raise BadEntry(f"{META}'s {name} is a {type(raw[name]).__name__}")
+        if raw["key"] != key:
+            raise BadEntry(f"{META} is the manifest of {raw['key']}, not of {key}")
+        meta = cls(raw)
+        meta._check_parts()
+        return meta
+
+    def _check_parts(self) -> None:
+        """The nested parts a restore acts on."""
+        raw = self.raw
+        if self.plain is not None:
+            return
+        for f in raw["stdio"]:
+            if not (isinstance(f, dict) and isinstance(f.get("fd"), int)
+                    and isinstance(f.get("resource"), str) and isinstance(f.get("kind"), str)):
+                raise BadEntry(f"{META}'s stdio is malformed")
+        if not all(isinstance(raw["pipes"].get(k), str) for k in ("ev", "cmd")):
+            raise BadEntry(f"{META}'s pipes are malformed")
+        output = raw["output"]
+        if output is not None and output.get("file") != OUTPUT:
+            raise BadEntry(f"{META} names another output file")
+        if not isinstance(raw["material"].get("criu"), str):
+            raise BadEntry(f"{META}'s key material has no criu")
+
+    # -- what the run that made the entry recorded
+    @property
+    def key(self) -> str:
+        return self.raw["key"]
+
+    @property
+    def argv(self) -> list[str]:
+        return self.raw["argv"]
+
+    @property
+    def java(self) -> str:
+        return self.raw["java"]
+
+    @property
+    def material(self) -> dict:
+        return self.raw["material"]
+
+    @property
+    def created(self) -> float:
+        return self.raw["created"]
+
+    @property
+    def plain(self) -> str | None:
+        """Why java starts this program as soon as a restore would, or None."""
+        return self.raw.get("plain")
+
+    @property
+    def ready_point(self) -> str | None:
+        return self.raw.get("ready_point")
+
+    @property
+    def stdio(self) -> list[dict]:
+        return self.raw.get("stdio") or []
+
+    @property
+    def pipes(self) -> dict[str, str]:
+        return self.raw.get("pipes") or {}
+
+    @property
+    def display(self) -> dict:
+        return self.raw.get("display") or {}
+
+    @property
+    def termios(self) -> list | None:
+        return self.raw.get("termios")
+
+    @property
+    def output(self) -> dict | None:
+        return self.raw.get("output")
+
+    @property
+    def inputs_cwd(self) -> str | None:
+        """The directory CRIU reopens as the program's working directory."""
+        return (self.raw.get("inputs") or {}).get("cwd")
+
+    @property
+    def input_files(self) -> dict:
+        """The files the program read before its checkpoint (cold/inputs.py)."""
+        return (self.raw.get("inputs") or {}).get("files") or {}
+
+    @property
+    def image_bytes(self) -> int:
+        return self.raw.get("image_bytes", 0)
+
+
+OUTPUT = "output"     # the entry's file of early output (sandbox/replay.py)
+
+
+class Entry:
+    """One checkpoint in the store, present or not."""
+
+    def __init__(self, root: Path, key: str) -> None:
+        self.root = root
+        self.key = key
+        self._held: locks.Lock | None = None      # the shared lock while restoring
+
+    @property
+    def dir(self) -> Path:
+        return self.root / "entries" / self.key
+
+    @property
+    def images(self) -> Path:
+        return self.dir / "images"
+
+    @property
+    def output(self) -> Path:
+        """What the program printed before its checkpoint (sandbox/replay.py)."""
+        return self.dir / OUTPUT
+
+    @property
+    def classes(self) -> Path:
+        """Classes the program loaded on its first run, preloaded next time."""
+        return self.root / "entries" / f"{self.key}.classes"
+
+    def meta(self) -> Meta | None:
+        """The manifest; None when there is no entry; BadEntry when it is damaged."""
+        try:
+            text = (self.dir / META).read_text()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as e:
+            raise BadEntry(f"{META} unreadable: {e}") from None
+        return Meta.parse(text, self.key)
+
+    def published(self) -> bool:
+        return (self.dir / META).exists()
+
+    def restamp(self, meta: Meta) -> None:
+        """The image files' digests held though their stamps moved: remember
+        the new stamps, so the next restore is cheap again."""
+        meta.raw["image_stamps"] = integrity.stamps(self.images)
+        _write(self.dir / META, meta.raw)
+
+    def hold(self) -> None:
+        """Hold the entry's shared lock: while a run restores from it, no
+        publish, quarantine or prune moves its files."""
+        self._held = locks.entry_lock(self.root, self.key)
+        self._held.acquire(shared=True)
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._held.release()
+            self._held = None
+
+    def quarantine(self) -> None:
+        """Move a damaged entry aside so no run uses it and the next makes a new one."""
+        self.release()
+        with self.lock():
+            try:
+                os.rename(self.dir, self.dir.with_name(f"{self.key}.bad.{os.getpid()}"))
+            except OSError:
+                pass
+
+    def lock(self) -> locks.Lock:
+        return locks.entry_lock(self.root, self.key)
+
+    def touch(self) -> None:
+        """Count a use: `used` grows by a byte per restore (the hits) and its
+        mtime is the last use. One O_APPEND write: cheap, and safe when
+        several runs restore at once."""
+        try:
+            fd = os.open(self.dir / "used", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                         0o600)
+            try:
+                os.write(fd, b".")
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+
+class Pending:
+    """A checkpoint being written; `publish` renames it into place."""
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self.dir = entry.root / "entries" / fresh_name(f"{entry.key}.", ".pending")
+        self.dir.mkdir(mode=0o700)
+        self.images = self.dir / "images"
+        self.images.mkdir(mode=0o700)
+        self.output = self.dir / OUTPUT
+
+    def publish(self, fields: dict) -> None:
+        """Seal the images (modes, digests, stamps), write the manifest from
+        the run's `fields` and swap the entry in under the entry's lock."""
+        meta = {**fields, **integrity.seal(self.dir), "format": FORMAT, "created": time.time()}
+        from jfast.java.jdk import jdk_release
+        meta.setdefault("jdk", jdk_release(meta["java"]))
+        Meta(meta)._check_parts()       # what a restore will rely on
+        _write(self.dir / META, meta)
+        with self.entry.lock():
+            old = None
+            if self.entry.dir.exists():
+                old = self.entry.dir.with_name(f"{self.entry.key}.old.{os.getpid()}")
+                os.rename(self.entry.dir, old)
+            os.rename(self.dir, self.entry.dir)
+        if old is not None:
+            remove_tree(old)
+
+    def discard(self) -> None:
+        remove_tree(self.dir)
+
+
+def _write(path: Path, meta: dict) -> None:
+    atomic_write(path, json.dumps(meta, indent=1, sort_keys=True))

@@ -1,0 +1,88 @@
+"""The cache key: everything that shapes a checkpoint's image, built in this
+one module (docs/architecture.md, "The key").
+
+A checkpoint is reused only when the java binary and its JDK, every JVM
+option and program argument, the contents of the class path, the stdio
+shape, the display, the kernel, CPU, CRIU, jfast and its agent, the user and
+the variables in KEY_ENV are the same. The working directory is left out:
+the agent moves a restored program to the caller's, and checks that it did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from jfast import __version__
+from jfast.java.cmdline import JavaCommand
+from jfast.java.jdk import java_home
+from jfast.linux.fs import identity
+from jfast.linux.procfs import cpu_flags
+from jfast.linux.sha256 import sha256
+from jfast.store.digests import FileDigests
+
+# Environment variables that shape the JVM as it starts (options, class
+# path, locale and encodings, time zone, native library path, the dynamic
+# linker) or that programs commonly read before their ready point (HOME,
+# USER); a different value is a different key. A restored program sees the
+# caller's values of all other variables (README: "A restored run").
+KEY_ENV = ("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH",
+           "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "HOME", "USER",
+           "LD_LIBRARY_PATH", "LD_PRELOAD", "GLIBC_TUNABLES", "JFAST_READY")
+
+
+class Parts:
+    """What the launcher found out about this run, from which the key is made."""
+
+    def __init__(self, *, cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
+                 env: dict[str, str], cwd: str, agent_id: str, display: dict) -> None:
+        self.cmd = cmd
+        self.java = java              # the real java binary
+        self.criu_id = criu_id        # the criu binary's identity (linux/fs.py)
+        self.stdio_shape = stdio_shape
+        self.env = env
+        self.cwd = cwd
+        self.agent_id = agent_id      # the agent jar's and native library's digests
+        self.display = display        # DisplayPlan.key_part()
+
+
+def material(parts: Parts, digests: FileDigests) -> dict:
+    """Everything the checkpoint depends on, as a JSON-able dict."""
+    cmd, cwd = parts.cmd, parts.cwd
+    files: dict[str, str] = digests.jar_closure(
+        [os.path.join(cwd, p) for p in cmd.classpath + cmd.module_path])
+    if cmd.mode == "source":
+        files[os.path.join(cwd, cmd.target)] = digests.digest(os.path.join(cwd, cmd.target))
+    for opt in cmd.options:        # -javaagent:x.jar=... and friends
+        if opt.startswith(("-javaagent:", "-agentpath:")):
+            jar = opt.split(":", 1)[1].split("=", 1)[0]
+            files[jar] = digests.digest(os.path.join(cwd, jar))
+    return {
+        "jfast": __version__,
+        "agent": parts.agent_id,
+        "java": identity(parts.java),
+        "jdk_release": digests.digest(os.path.join(java_home(parts.java), "release")),
+        "mode": cmd.mode,
+        "target": cmd.target,
+        "options": cmd.options,
+        "args": cmd.app_args,
+        "files": files,
+        "env": {k: parts.env[k] for k in KEY_ENV if k in parts.env},
+        "stdio": parts.stdio_shape,
+        "uid": os.getuid(),
+        "kernel": os.uname().release,
+        "cpu": cpu_part(),
+        "criu": parts.criu_id,
+        "display": parts.display,
+    }
+
+
+def key_of(material: dict) -> str:
+    blob = json.dumps(material, sort_keys=True).encode()
+    return sha256(blob).hexdigest()[:32]
+
+
+def cpu_part() -> str:
+    """The CPU's features as the key holds them."""
+    flags = cpu_flags()
+    return sha256(flags.encode()).hexdigest()[:16] if flags else "unknown"

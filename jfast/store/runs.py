@@ -1,0 +1,113 @@
+"""The programs jfast is running now: one small JSON file per run in the
+cache's run/ directory, written when a sandbox starts and removed when the
+run ends. A file whose jfast process is gone (killed, crashed) is ignored
+and cleaned up by the next reader.
+
+`jfast ps` and `jfast screenshot` read them; the sandbox's init and the
+program are found from the jfast PID through /proc, so the file never
+holds a PID that could be stale while its run is alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from jfast.linux.fs import atomic_write
+from jfast.linux.procfs import children
+
+
+def run_dir(root: Path) -> Path:
+    return root / "run"
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks: with the PID, an identity
+    that a recycled PID does not share."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def register(root: Path, info: dict) -> Path | None:
+    """Record this process's run; returns the file to pass to `unregister`."""
+    pid = os.getpid()
+    record = {**info, "pid": pid, "start": _start_ticks(pid), "since": time.time()}
+    d = run_dir(root)
+    path = d / f"{pid}.json"
+    try:
+        d.mkdir(mode=0o700, exist_ok=True)
+        atomic_write(path, json.dumps(record))
+    except OSError:
+        return None               # ps will not see this run; the run itself goes on
+    return path
+
+
+@contextmanager
+def registered(root: Path, run: str, key: str, argv: list[str], shown: dict):
+    """Listed for `jfast ps` while the block runs (`run`: started|restored)."""
+    path = register(root, {**shown, "run": run, "key": key, "command": " ".join(argv)})
+    try:
+        yield
+    finally:
+        unregister(path)
+
+
+def unregister(path: Path | None) -> None:
+    if path is not None:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def live(root: Path) -> list[dict]:
+    """Records of the runs whose jfast process is still alive, oldest first."""
+    out = []
+    d = run_dir(root)
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return []
+    for name in names:
+        if not name.endswith(".json"):
+            continue
+        path = d / name
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if _start_ticks(record.get("pid", -1)) != record.get("start"):
+            unregister(path)      # that run is over
+            continue
+        record.update(sandbox_of(record["pid"]))
+        out.append(record)
+    return sorted(out, key=lambda r: r.get("since", 0))
+
+
+def _pid_in_namespace(pid: int) -> int | None:
+    """The PID a process has in its own (innermost) pid namespace."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def sandbox_of(jfast_pid: int) -> dict:
+    """{'init': host PID of the sandbox's init, 'program': host PID of the
+    program} for a jfast process (jfast -> holder -> init -> program)."""
+    for holder in children(jfast_pid):
+        for init in children(holder):
+            if _pid_in_namespace(init) == 1:
+                programs = children(init)
+                return {"init": init, "program": programs[-1] if programs else None}
+    return {"init": None, "program": None}

@@ -1,0 +1,168 @@
+"""A warm run: restore a checkpoint into a fresh sandbox, rebinding stdio and
+the agent's pipes to this run's, then wait for the program like java would."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import time
+
+from jfast import STARTED
+from jfast.criu import criu, kdat
+from jfast.errors import FastPathUnavailable
+from jfast.java.protocol import CMD_FD, EV_FD
+from jfast.linux.fs import remove_tree
+from jfast.report import Report
+from jfast.sandbox import replay, terminal
+from jfast.sandbox.sandbox import Sandbox, Spawn
+from jfast.sandbox.stdio import Stdio
+from jfast.store import cache
+from jfast.store.entry import Entry, Meta
+
+
+def inherit_list(meta: Meta) -> list[tuple[int, str]]:
+    """(our fd, CRIU resource) pairs: each recorded object gets the fd that
+    now plays its part; fds that shared an object share the first fd."""
+    pairs: dict[str, int] = {}
+    for f in meta.stdio:
+        pairs.setdefault(f["resource"], f["fd"])
+    pairs[meta.pipes["ev"]] = EV_FD
+    pairs[meta.pipes["cmd"]] = CMD_FD
+    return [(fd, res) for res, fd in pairs.items()]
+
+
+def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
+            env: dict[str, str], report: Report) -> int:
+    """Restore the entry's checkpoint. The program goes on only once its
+    agent has made it see this run (directory, environment, randomness) and
+    said so; otherwise it is ended and FastPathUnavailable raised, before it
+    has done anything, so that the launcher starts java instead."""
+    ev_r, ev_w = os.pipe()
+    cmd_r, cmd_w = os.pipe()
+    work = cache.scratch(entry.root, "restore.")
+    term = terminal.Adopted()
+    facts = kdat.plan(str(entry.root), meta.material["criu"])
+    # An image with a private X server comes back stopped: xvfb.resume checks
+    # the display before the program runs.
+    screen = meta.display
+    virtual = screen.get("mode") == "virtual"
+    argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta),
+                             facts.hook if facts else None, leave_stopped=virtual)
+    criu_env = {**env, "JFAST_KDAT": facts.facts} if facts else env
+    sb = Sandbox(Spawn(argv=argv, env=criu_env, fds={**io.fds, EV_FD: ev_w, CMD_FD: cmd_r},
+                       restore_pidfile=str(work / "pid"),
+                       run_facts=(facts.load() or b"") if facts else None,
+                       private_x11=virtual))
+    os.close(ev_w)
+    os.close(cmd_r)
+    state, detail = sb.next_status()
+    entry.release()          # CRIU has read the images (admission.py took the lock)
+    failure = None
+    # Signals sent to jfast reach the program from the moment it exists (a
+    # stopped one gets them when it resumes).
+    forwarding = sb.forwarding()
+    if state != "restored":
+        reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
+        failure = FastPathUnavailable("restore failed", reason)
+    else:
+        forwarding.__enter__()
+    if failure is None and virtual:
+        from jfast.display import xvfb
+
+        try:
+            xvfb.resume(sb.init_pid, sb.program_pid() or -1, screen["number"],
+                        screen.get("window"))
+        except (FastPathUnavailable, OSError) as e:
+            failure = e if isinstance(e, FastPathUnavailable) else \
+                FastPathUnavailable("restored display broken", str(e))
+    if failure is None:
+        # The agent wakes on this line; it carries what a fresh run would see.
+        # A fresh JVM would have started when this run did (RuntimeMXBean).
+        started = time.time() - (time.monotonic() - STARTED)
+        hello = {"cwd": os.getcwd(), "env": env, "start_ms": int(started * 1000)}
+        if virtual:          # the program's display is still its private one
+            hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}
+        os.set_blocking(cmd_w, False)    # never hang on an agent that went away
+        _send(cmd_w, f"restored {json.dumps(hello)}")
+        verdict = _verdict(ev_r, sb)
+        word, _, what = verdict.partition(": ")
+        if word == "failed":
+            entry.quarantine()           # the same JDK would fail the same way next time
+            failure = FastPathUnavailable("restore not faithful",
+                                          f"the agent could not update {what}")
+        elif word == "silent":
+            failure = FastPathUnavailable("restore not faithful", what)
+    if failure is not None:
+        sb.kill()            # held at its ready point: the program has done nothing
+        forwarding.__exit__(None, None, None)
+        sb.wait()            # the sandbox is gone, and with it any half-restored process
+        term.restored(None)
+        term.release()
+        for fd in (ev_r, cmd_w):
+            os.close(fd)
+        remove_tree(work)
+        raise failure
+    report.lap("restore")
+    report.ran("restored")
+    io.started()
+    term.restored(meta.termios)
+    if meta.output is not None:          # what the cold run printed before its checkpoint
+        replay.replay(entry.output)
+    _send(cmd_w, "go")                   # and now the program goes on
+    entry.touch()
+    if term.fd is not None:
+        sb.send_signal(signal.SIGWINCH)   # the size may differ from the cold run's
+    try:
+        code = sb.wait()
+    finally:
+        forwarding.__exit__(None, None, None)
+    term.release()
+    report.exit_signal = sb.signal
+    io.finish()
+    for fd in (ev_r, cmd_w):
+        os.close(fd)
+    remove_tree(work)
+    return code
+
+
+def _send(cmd_w: int, line: str) -> None:
+    try:
+        os.write(cmd_w, f"{line}\n".encode())
+    except OSError:
+        pass                 # the agent is gone: the program runs on without it
+
+
+# How long the agent may take to answer: its work takes 5-6 ms (Jetty); a
+# loaded machine may stretch that, a JVM stopped in a debugger much more.
+VERDICT_TIMEOUT = 30.0
+
+
+def _verdict(ev_r: int, sb: Sandbox) -> str:
+    """The agent's answer to `restored`: "ok" or "failed: WHAT"; "exited"
+    when the program ended first (then its status is the run's); "silent:
+    WHY" when the agent closed its pipe or said nothing in time."""
+    pidfd = sb.pidfd()
+    poller = select.poll()
+    poller.register(ev_r, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    buf = b""
+    deadline = time.monotonic() + VERDICT_TIMEOUT
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            ready = {fd for fd, _ in poller.poll(left * 1000)}
+            if ev_r in ready:
+                chunk = os.read(ev_r, 4096)
+                if not chunk:
+                    return "silent: the agent closed its pipe"
+                *lines, buf = (buf + chunk).split(b"\n")
+                for line in lines:
+                    word, _, rest = line.decode(errors="replace").strip().partition(" ")
+                    if word == "resumed":
+                        return rest
+            elif pidfd in ready:
+                return "exited"
+        return f"silent: the agent did not answer in {VERDICT_TIMEOUT:.0f} s"
+    finally:
+        os.close(pidfd)
