@@ -1,12 +1,10 @@
-"""The command line: `jfast [java arguments]`, plus jfast's own subcommands.
+"""The command line: `jfast [java arguments]`, plus jfast's own subcommands
+(jfast/commands/, one module each). This is the edge where a subcommand's
+JfastError becomes its one-line message and exit status.
 
 Invoked as `java` (a symlink), every argument belongs to java. Invoked as
 `jfast`, a first argument naming a subcommand runs it; anything else is a
 java command line.
-
-    jfast demo                    the bundled demo: java, first run, restores
-    jfast cache list|info|prune|clear
-                                  the checkpoint cache (jfast cache --help)
 """
 
 from __future__ import annotations
@@ -14,7 +12,24 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("demo", "cache", "doctor", "ps", "screenshot")
+# name: the module in jfast/commands that runs it, and what it is for
+SUBCOMMANDS = {
+    "demo": ("demo", "the bundled demo: java, a first run, then restores, timed side by side"),
+    "cache": ("cache", "the checkpoint cache: list, info, prune, clear (jfast cache --help)"),
+    "doctor": ("doctor", "can this machine restore Java programs, on this java? "
+                         "[--java PATH] [--json]"),
+    "ps": ("ps", "the programs jfast runs now, with their sandbox and display"),
+    "screenshot": ("screenshot", "a PNG of a virtual-display program's screen [PID] [-o FILE]"),
+}
+
+
+def usage() -> str:
+    """--jfast-help, from the table above."""
+    lines = ["usage: jfast [java options] (-jar JAR | CLASS | -m MODULE | SOURCE) [args...]",
+             "       jfast COMMAND [args...]", "", "commands:"]
+    lines += [f"  {name:<12}{summary}" for name, (_, summary) in SUBCOMMANDS.items()]
+    lines += ["", "jfast's settings are JFAST_* environment variables: see the README."]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if invoked_as != "java" and argv and argv[0] in SUBCOMMANDS:
         return _subcommand(argv[0], argv[1:])
     if invoked_as != "java" and argv == ["--jfast-help"]:
-        print(__doc__.strip())
+        print(usage())
         return 0
     from jfast.launcher import main as launch
     return launch(argv)
@@ -49,19 +64,12 @@ def run() -> None:
 
 
 def _subcommand(name: str, args: list[str]) -> int:
+    import importlib
+
     from jfast.errors import JfastError
     try:
-        if name == "cache":
-            from jfast.commands.cache import main as cache_command
-            return cache_command(args)
-        if name == "doctor":
-            from jfast.commands.doctor import main as doctor
-            return doctor(args)
-        if name in ("ps", "screenshot"):
-            from jfast.commands.ps import ps_main, screenshot_main
-            return (ps_main if name == "ps" else screenshot_main)(args)
-        from jfast.commands.demo import main as demo
-        return demo(args)
+        module = importlib.import_module(f"jfast.commands.{SUBCOMMANDS[name][0]}")
+        return module.main(args)
     except JfastError as e:
         print(f"jfast {name}: {e}", file=sys.stderr)
         return e.exit_code

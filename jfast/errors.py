@@ -1,4 +1,6 @@
-"""The one exception root of jfast: every expected failure is a JfastError."""
+"""The one exception root of jfast: every expected failure is a JfastError,
+caught at the edge (jfast/cli.py for subcommands, jfast/launcher.py for a
+run, which then starts java) and shown as one line that names the fix."""
 
 from __future__ import annotations
 
@@ -26,3 +28,11 @@ class FastPathUnavailable(JfastError):
         self.reason = reason
         self.detail = detail
         self.lasting = lasting
+
+
+class UsageError(JfastError):
+    """A subcommand was called wrongly (exit status 2)."""
+
+
+class BadSetting(JfastError):
+    """A JFAST_* variable holds a value jfast cannot use (settings.py)."""

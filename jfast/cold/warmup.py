@@ -1,11 +1,12 @@
 """A cold run: start the program in a sandbox with the agent, notice when it
 is ready, and checkpoint it there without stopping it.
 
-Ready points, from weakest to strongest (DESIGN.md s.4): main-entry (the
-agent pauses the main thread before `main`), the main thread blocking on a
-terminal's stdin (a REPL at its prompt), a server socket about to listen
-(the agent hears of it from the native helper's listen(2); without one,
-jfast polls for a listening socket), and an explicit call from the program.
+Ready points, from weakest to strongest (docs/architecture.md, "Ready
+points"): main-entry (the agent pauses the main thread before `main`), the
+main thread blocking on a terminal's stdin (a REPL at its prompt), a server
+socket about to listen (the agent hears of it from the native library's
+listen(2); cold/readypoints.py polls for one too), a window, and an explicit
+call from the program.
 Under `JFAST_READY=auto` the first point seen is checkpointed and a
 stronger one later in the same run replaces it, so a server's entry ends at
 its socket, not before its `main`. The agent pauses the program at the
@@ -28,17 +29,14 @@ import threading
 import time
 from pathlib import Path
 
-from jfast.cold import inputs
+from jfast.cold import inputs, readypoints
 from jfast.criu import criu
 from jfast.display.displayrun import ColdDisplay
-from jfast.display.xguard import socket_inodes
 from jfast.errors import FastPathUnavailable
 from jfast.java import agentfiles
-from jfast.java.jdk import feature_version
+from jfast.java.jdk import feature_version, java_home
 from jfast.java.protocol import CMD_FD, EV_FD, RANK
-from jfast.linux import sockdiag
 from jfast.linux.fs import remove_tree
-from jfast.linux.procfs import thread_files
 from jfast.log import VERBOSE, verbose
 from jfast.report import Report
 from jfast.sandbox import replay, stdio, terminal
@@ -104,15 +102,39 @@ class ColdRun:
     # -- the run -----------------------------------------------------------
 
     def run(self) -> int:
-        plan = self.plan
+        """Start the program in its sandbox, checkpoint it at its ready
+        points and wait for it; its exit status."""
         # Output before the ready point is recorded for restored runs to
-        # replay, so output pipes get relays too (replay.py).
+        # replay, so output pipes get relays too (sandbox/replay.py).
         self.io.abandon()
         self.output = replay.Recording()
-        io = self.io = stdio.prepare(record=self.output)
-        ev_r, ev_w = os.pipe()
-        cmd_r, cmd_w = os.pipe()
-        self.pipes = {"ev": pipe_resource(ev_r), "cmd": pipe_resource(cmd_r)}
+        self.io = stdio.prepare(record=self.output)
+        self.ev_r, ev_w = os.pipe()
+        cmd_r, self.cmd_w = os.pipe()
+        self.pipes = {"ev": pipe_resource(self.ev_r), "cmd": pipe_resource(cmd_r)}
+        try:
+            self._start(ev_w, cmd_r)
+        finally:
+            os.close(ev_w)
+            os.close(cmd_r)
+        sb = self.sandbox
+        with sb.forwarding():
+            closing = None
+            try:
+                self._watch()
+            finally:
+                self.display.close()
+                if self.inputs:             # the program is gone: no more checkpoints
+                    closing = self.inputs.close_behind()
+            code = sb.wait()
+        self.report.exit_signal = sb.signal
+        self._wind_down(closing)
+        return code
+
+    def _command(self, ev_w: int, cmd_r: int) -> tuple[list[str], dict[str, str], dict]:
+        """The JVM's argv, environment and fds: java with the agent (docs/
+        architecture.md, "The agent"), the user's arguments unchanged."""
+        plan, io = self.plan, self.io
         opts = f"ev={EV_FD},cmd={CMD_FD},ready={plan.ready},record={plan.entry.classes}"
         if VERBOSE:
             opts += ",verbose=1"
@@ -141,9 +163,14 @@ class ColdRun:
         # (RuntimeMXBean.getInputArguments), as under java.
         opts += f",hide={len(tuning)}"
         agent = f"-agentpath:{plan.native}={plan.agent_jar},{opts}"
-        argv = [plan.java, agent, *tuning, *plan.argv]
-        fds = {**io.fds, EV_FD: ev_w, CMD_FD: cmd_r}
-        self.display = ColdDisplay(plan.display, plan.ready)
+        return [plan.java, agent, *tuning, *plan.argv], env, {**io.fds, EV_FD: ev_w,
+                                                              CMD_FD: cmd_r}
+
+    def _start(self, ev_w: int, cmd_r: int) -> None:
+        """The sandbox, with the program running in it (and its display, and
+        the watch on the files it reads)."""
+        argv, env, fds = self._command(ev_w, cmd_r)
+        self.display = ColdDisplay(self.plan.display, self.plan.ready)
         argv, env, fds = self.display.spawn(argv, env, fds)
         self.inputs = inputs.recorder()
         hook = self.inputs.mark_mounts if self.inputs else None
@@ -161,32 +188,22 @@ class ColdRun:
             self.inputs.start(sb.program_pid() or -1)
         self.display.started(sb)
         self.report.ran("started")
-        io.started()
-        os.close(ev_w)
-        os.close(cmd_r)
+        self.io.started()
         self.report.lap("start")
-        self.ev_r, self.cmd_w = ev_r, cmd_w
-        with sb.forwarding():
-            closing = None
-            try:
-                self._watch()
-            finally:
-                self.display.close()
-                if self.inputs:             # the program is gone: no more checkpoints
-                    closing = self.inputs.close_behind()
-            code = sb.wait()
-        self.report.exit_signal = sb.signal
+
+    def _wind_down(self, closing: threading.Thread | None) -> None:
+        """After the program's exit: the plain verdict, the last publish, the
+        relays, the fanotify group and the agent's copy of a terminal's output."""
         if self._plain and self.best < 0:
             self.remember_plain(self._plain)
         self._publish_wait()
-        io.finish()
-        os.close(ev_r)
-        os.close(cmd_w)
+        self.io.finish()
+        os.close(self.ev_r)
+        os.close(self.cmd_w)
         if closing is not None:
             closing.join()
         if self.tee is not None:
             remove_tree(self.tee.parent)
-        return code
 
     def _read_events(self) -> bool:
         """Read what the agent wrote into `_events`, a line each; False at EOF."""
@@ -203,64 +220,26 @@ class ColdRun:
     def _watch(self) -> None:
         """Serve the agent and poll for ready points until the program exits."""
         sb = self.sandbox
-        assert sb is not None
         sel = selectors.DefaultSelector()
         pidfd = sb.pidfd()
         sel.register(self.ev_r, selectors.EVENT_READ, "ev")
         sel.register(pidfd, selectors.EVENT_READ, "exit")
-        mode = self.plan.ready
-        watch_stdin = mode in ("auto", "stdin") and self.io.program_side[0].kind == "tty"
-        watch_socket = mode in ("auto", "socket")
-        watch_window = self.display.watching
-        started = time.monotonic()
-        # Connections that predate the program (another process's TIME_WAIT
-        # on the same port, say) are not the program's.
-        try:
-            before = _Before() if watch_socket else None
-        except OSError as e:
-            verbose(f"not watching for a listening socket: {e}")
-            watch_socket, before = False, None
-        stdin_hits = 0
+        points = readypoints.Watch(self.plan.ready, self.io.program_side[0].kind == "tty",
+                                   self.display)
         try:
             while True:
                 while self._events:             # including lines read during a GC wait
                     self._on_event(self._events.pop(0))
-                polling = (((watch_stdin or watch_socket) and self.best < RANK["socket"])
-                           or (watch_window and self.best < RANK["window"]))
-                elapsed = time.monotonic() - started
-                timeout = (0.01 if elapsed < 2 else 0.05 if elapsed < 20 else 0.25) if polling else None
-                if self._events:
-                    timeout = 0
-                for key, _ in sel.select(timeout):
+                interval = points.interval(self.best)     # None: nothing left to poll
+                for key, _ in sel.select(0 if self._events else interval):
                     if key.data == "exit":
                         return
                     if not self._read_events():
                         sel.unregister(self.ev_r)
-                if not polling:
-                    continue
-                pid = sb.program_pid()
-                if pid is None:
-                    continue
-                try:
-                    listening = _listening(pid, before) if watch_socket else None
-                except OSError as e:
-                    verbose(f"not watching for a listening socket: {e}")
-                    listening = watch_socket = False
-                if listening:
-                    watch_socket = False
-                    if listening == "fresh":
-                        self.checkpoint("socket")
-                    else:
-                        verbose("a connection came before the listening socket was seen: "
-                                "no checkpoint there")
-                if watch_window and self.best < RANK["window"] and self.display.window_ready():
-                    watch_window = False
-                    self.checkpoint("window")
-                if watch_stdin and self.best < RANK["stdin"]:
-                    stdin_hits = stdin_hits + 1 if _reading_stdin(pid) else 0
-                    if stdin_hits >= 2:        # blocked across two polls, not passing through
-                        self.checkpoint("stdin")
-                        watch_stdin = False
+                pid = sb.program_pid() if interval is not None else None
+                point = points.reached(pid, self.best) if pid is not None else None
+                if point:
+                    self.checkpoint(point)
         finally:
             sel.close()
             os.close(pidfd)
@@ -356,7 +335,8 @@ class ColdRun:
             self.display.after_dump(point)
         self.best = rank
         self.report.timings_ms[f"dump_{point}"] = round((time.monotonic() - t0) * 1000, 2)
-        verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: {plan.entry.key}")
+        verbose(f"checkpoint at {point} in {(time.monotonic() - t0) * 1000:.0f} ms: "
+                f"{plan.entry.key}")
         # Sealing reads and hashes the whole image: the program goes on meanwhile.
         self._publisher = threading.Thread(target=self._publish_behind,
                                            args=(pending, claim, point, manifest),
@@ -494,53 +474,12 @@ class ColdRun:
         program's cwd, and the files the program read so far (None: unknown)."""
         files = None
         if self.inputs:
-            java_home = os.path.dirname(os.path.dirname(os.path.realpath(self.plan.java)))
             keyed = self.plan.material.get("files", {})     # covered by content
             class_dirs = [p for p in keyed if os.path.isdir(p)]
             files = self.inputs.snapshot(
-                [java_home, str(self.plan.entry.root), str(agentfiles.DATA)], set(keyed), class_dirs)
+                [java_home(self.plan.java), str(self.plan.entry.root), str(agentfiles.DATA)],
+                set(keyed), class_dirs)
         return {"cwd": os.getcwd(), "files": files}
 
 class _NoCheckpoint(Exception):
     """This run's program cannot be checkpointed faithfully (not a failure)."""
-
-
-class _Before:
-    """The host's TCP sockets as the program starts: its own listening socket
-    is a new one, and connections already there (another process's
-    TIME_WAIT on the same port, say) are not its own."""
-
-    def __init__(self) -> None:
-        self.listeners = {inode for _, _, inode in sockdiag.tcp(sockdiag.LISTEN)}
-        self.connections = _connections()
-
-
-def _connections() -> set[tuple]:
-    """(local, remote) of every TCP connection, in any state but LISTEN."""
-    return {(local, remote) for local, remote, _ in sockdiag.tcp(sockdiag.CONNECTIONS)}
-
-
-def _listening(pid: int, before: _Before) -> str | None:
-    """'fresh' when the program listens on a TCP port that has seen no
-    connection yet, 'used' when a connection already reached it (a
-    checkpoint now could replay a served request), None when not listening.
-    Raises OSError where sock_diag is not available."""
-    new = {inode: local[1] for local, _, inode in sockdiag.tcp(sockdiag.LISTEN)
-           if inode not in before.listeners}
-    if not new:                 # the usual poll: no need to look at the program's fds
-        return None
-    ports = {new[inode] for inode in socket_inodes([pid]) if inode in new}
-    if not ports:
-        return None
-    if any(local[1] in ports for local, _ in _connections() - before.connections):
-        return "used"
-    return "fresh"
-
-
-def _reading_stdin(pid: int) -> bool:
-    """Whether a thread of the program sits in read(0, ...)."""
-    for text in thread_files(pid, "syscall") or []:
-        fields = text.split()
-        if len(fields) > 1 and fields[0] == "0" and fields[1] == "0x0":
-            return True
-    return False

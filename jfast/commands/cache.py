@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from jfast.errors import FastPathUnavailable
+from jfast.errors import BadSetting, FastPathUnavailable, JfastError, UsageError
 from jfast.settings import current
 from jfast.store import cache, integrity, inventory, prune, trust
 from jfast.store.digests import FileDigests
@@ -53,10 +53,6 @@ exit status:
 JSON_HELP = "print JSON for scripts (see `jfast cache --help`)"
 
 
-class UsageError(Exception):
-    pass
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:          # exit 2 through our own path
         raise UsageError(f"{message} (see `jfast cache --help`)")
@@ -93,6 +89,8 @@ def main(argv: list[str]) -> int:
         root = cache.cache_dir()
         if root.exists():
             trust.check_root(root)
+        if args.command in ("prune", "clear") and root.exists():
+            return _one_at_a_time(root, lambda: COMMANDS[args.command](root, args))
         return COMMANDS[args.command](root, args)
     except UsageError as e:
         print(f"jfast cache: {e}", file=sys.stderr)
@@ -104,7 +102,22 @@ def main(argv: list[str]) -> int:
         return EXIT_CACHE
 
 
-# -- pure helpers (tested in tests/test_cachecmd.py) -------------------------
+def _one_at_a_time(root: Path, work) -> int:
+    """Run a prune or clear while no other one runs on this cache. filelock
+    serves here, where a wait is fine; the entry locks a restore takes are
+    shared ones, which it lacks (store/locks.py)."""
+    import filelock
+
+    guard = filelock.FileLock(str(root / "maintenance.lock"), mode=0o600)
+    try:
+        with guard.acquire(timeout=30):
+            return work()
+    except filelock.Timeout:
+        raise JfastError(f"another `jfast cache prune` or `clear` works on {root}: "
+                         "try again when it is done", EXIT_CACHE) from None
+
+
+# -- pure helpers ----------------------------------------------------------------
 
 def table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
     """Columns padded to their widest cell; `right` columns aligned right."""
@@ -172,7 +185,7 @@ def _scan(root: Path) -> list[Item]:
 def _cap() -> int | None:
     try:
         return prune.cap(current())
-    except ValueError as e:
+    except BadSetting as e:
         raise UsageError(str(e)) from None
 
 

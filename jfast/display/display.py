@@ -1,5 +1,5 @@
 """Which X display a program gets (JFAST_DISPLAY), and what that means for
-its key (DESIGN.md s.4, X11).
+its key (docs/architecture.md, "Display").
 
 - `virtual`: a private Xvfb inside the sandbox, dumped and restored with the
   JVM (jfast/display/xvfb.py). The program's DISPLAY points at it.

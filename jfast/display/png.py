@@ -23,10 +23,3 @@ def encode(width: int, height: int, rgb: bytes) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 6))
             + _chunk(b"IEND", b""))
-
-
-def decode_size(data: bytes) -> tuple[int, int]:
-    """(width, height) of PNG bytes; raises ValueError if they are not a PNG."""
-    if data[:8] != SIGNATURE or data[12:16] != b"IHDR":
-        raise ValueError("not a PNG")
-    return struct.unpack(">II", data[16:24])

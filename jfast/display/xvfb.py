@@ -1,5 +1,5 @@
 """The private Xvfb of a virtual-display program (the seed POC's recipe,
-DESIGN.md s.3).
+docs/architecture.md, "Measured facts").
 
 The sandbox's init mounts a private tmpfs on /tmp/.X11-unix (sandbox.py,
 `private_x11`), at the cold run and at every restore, so display numbers

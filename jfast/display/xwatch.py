@@ -69,9 +69,6 @@ class WindowWatch:
         self.d.sync()
         self._candidates = [w for w in self.root.query_tree().children]
 
-    def fileno(self) -> int:
-        return self.d.fileno()
-
     def app_window(self) -> int | None:
         """The id of a mapped application window, or None (never blocks)."""
         try:

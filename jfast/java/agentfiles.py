@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jfast.errors import FastPathUnavailable
+from jfast.errors import FastPathUnavailable, JfastError
 
 PACKAGE = Path(__file__).resolve().parent.parent      # the jfast package
 DATA = PACKAGE / "data"
@@ -44,7 +44,7 @@ def build(out_dir: Path, javac: str | None = None) -> None:
 
     javac = javac or shutil.which("javac")
     if not javac:
-        raise RuntimeError("javac not found: install a JDK (e.g. openjdk-17-jdk-headless)")
+        raise JfastError("javac not found: install a JDK (e.g. openjdk-17-jdk-headless)")
     out_dir.mkdir(parents=True, exist_ok=True)
     agent_src = _sources(AGENT_SOURCES / "src")
     with tempfile.TemporaryDirectory() as tmp:

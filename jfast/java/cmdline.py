@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from jfast.errors import JfastError
+
 # Options whose value is the next argument (java's "white-space options").
 OPTIONS_WITH_VALUE = frozenset({
     "-cp", "-classpath", "--class-path",
@@ -46,7 +48,7 @@ PASSTHROUGH_PREFIXES = (
 )
 
 
-class ArgfileError(ValueError):
+class ArgfileError(JfastError):
     """An @argfile could not be read."""
 
 
@@ -156,87 +158,111 @@ def parse(argv: list[str], env: dict[str, str] | None = None,
     env = os.environ if env is None else env
     cwd = cwd or os.getcwd()
     cmd = JavaCommand(argv=list(argv))
-
     # JDK_JAVA_OPTIONS is prepended by the `java` launcher, @files expanded.
-    head = tokenize(env.get("JDK_JAVA_OPTIONS", ""))
-    queue: list[tuple[str, bool]] = [(a, True) for a in head] + [(a, False) for a in argv]
-    expand_files = True
-    classpath_value: str | None = None
-    saw_jar = saw_source = False
-    i = 0
-    while i < len(queue):
-        arg, _ = queue[i]
-        i += 1
-        if expand_files and arg.startswith("@") and not arg.startswith("@@"):
-            queue[i:i] = [(a, False) for a in _read_argfile(arg[1:], cwd)]
-            continue
-        if arg.startswith("@@"):
-            arg = arg[1:]
-        if arg == "--disable-@files":
-            expand_files = False
-            cmd.options.append(arg)
-            continue
-        if not arg.startswith("-") or arg == "-":
-            # The main target: what follows it belongs to the program.
-            rest = [a for a, _ in queue[i:]]
-            cmd.target = arg
-            cmd.app_args = rest
-            if saw_jar:
-                cmd.mode = "jar"
-            elif saw_source or _is_source_file(arg, cwd):
-                cmd.mode = "source"
-            else:
-                cmd.mode = "class"
-            break
-        if arg in INFO_OPTIONS or arg.startswith(INFO_PREFIXES):
-            cmd.options.append(arg)
-            cmd.mode = "info"
-            cmd.passthrough = f"informational option {arg}"
-            return cmd
-        if arg in MODULE_OPTIONS or arg.startswith("--module="):
-            if "=" in arg:
-                cmd.target = arg.split("=", 1)[1]
-            elif i < len(queue):
-                cmd.target = queue[i][0]
-                i += 1
-            cmd.mode = "module"
-            cmd.app_args = [a for a, _ in queue[i:]]
-            break
-        if arg == "-jar":
-            saw_jar = True
-            cmd.options.append(arg)
-            continue
-        name, eq, inline = arg.partition("=")
-        if arg in OPTIONS_WITH_VALUE or (eq and name in OPTIONS_WITH_VALUE):
-            if eq:
-                value = inline
-            elif i < len(queue):
-                value = queue[i][0]
-                i += 1
-            else:
-                cmd.passthrough = f"option {arg} needs a value"
-                return cmd
-            cmd.options += [name, value]
-            if name in CLASSPATH_OPTIONS:
-                classpath_value = value
-            elif name in ("-p", "--module-path"):
-                cmd.module_path += expand_classpath(value, cwd)
-            elif name == "--source":
-                saw_source = True
-            continue
-        cmd.options.append(arg)
+    scan = _Scan(cmd, tokenize(env.get("JDK_JAVA_OPTIONS", "")) + list(argv), cwd)
+    if scan.options():
+        _decide(cmd, scan, env, cwd)
+    return cmd
 
+
+class _Scan:
+    """java's options, left to right, up to the main target."""
+
+    def __init__(self, cmd: JavaCommand, args: list[str], cwd: str) -> None:
+        self.cmd, self.queue, self.cwd = cmd, args, cwd
+        self.i = 0
+        self.expand_files = True
+        self.classpath: str | None = None     # the last -cp/--class-path value
+        self.jar = self.source = False
+
+    def options(self) -> bool:
+        """Read options until the target; False when one of them already
+        decided the command (an informational option, a missing value)."""
+        cmd = self.cmd
+        while self.i < len(self.queue):
+            arg = self._next()
+            if self.expand_files and arg.startswith("@") and not arg.startswith("@@"):
+                self.queue[self.i:self.i] = _read_argfile(arg[1:], self.cwd)
+                continue
+            if arg.startswith("@@"):
+                arg = arg[1:]
+            if arg == "--disable-@files":
+                self.expand_files = False
+            elif not arg.startswith("-") or arg == "-":
+                self._target(arg)
+                return True
+            elif arg in INFO_OPTIONS or arg.startswith(INFO_PREFIXES):
+                cmd.options.append(arg)
+                cmd.mode = "info"
+                cmd.passthrough = f"informational option {arg}"
+                return False
+            elif arg in MODULE_OPTIONS or arg.startswith("--module="):
+                self._module(arg)
+                return True
+            elif arg == "-jar":
+                self.jar = True
+            elif arg in OPTIONS_WITH_VALUE or arg.partition("=")[0] in OPTIONS_WITH_VALUE:
+                if not self._with_value(arg):
+                    return False
+                continue
+            cmd.options.append(arg)
+        return True
+
+    def _next(self) -> str:
+        self.i += 1
+        return self.queue[self.i - 1]
+
+    def _target(self, arg: str) -> None:
+        """The main target: what follows it belongs to the program."""
+        cmd = self.cmd
+        cmd.target, cmd.app_args = arg, self.queue[self.i:]
+        if self.jar:
+            cmd.mode = "jar"
+        elif self.source or _is_source_file(arg, self.cwd):
+            cmd.mode = "source"
+        else:
+            cmd.mode = "class"
+
+    def _module(self, arg: str) -> None:
+        cmd = self.cmd
+        if "=" in arg:
+            cmd.target = arg.split("=", 1)[1]
+        elif self.i < len(self.queue):
+            cmd.target = self._next()
+        cmd.mode = "module"
+        cmd.app_args = self.queue[self.i:]
+
+    def _with_value(self, arg: str) -> bool:
+        """An option and its value, inline (`--x=v`) or the next argument."""
+        cmd = self.cmd
+        name, eq, value = arg.partition("=")
+        if not eq:
+            if self.i >= len(self.queue):
+                cmd.passthrough = f"option {arg} needs a value"
+                return False
+            value = self._next()
+        cmd.options += [name, value]
+        if name in CLASSPATH_OPTIONS:
+            self.classpath = value
+        elif name in ("-p", "--module-path"):
+            cmd.module_path += expand_classpath(value, self.cwd)
+        elif name == "--source":
+            self.source = True
+        return True
+
+
+def _decide(cmd: JavaCommand, scan: _Scan, env: dict[str, str], cwd: str) -> None:
+    """Whether the fast path applies, and the class path the key covers."""
     if cmd.mode == "invalid":
         cmd.passthrough = "no main class, -jar, -m or source file"
-        return cmd
+        return
     for opt in cmd.options:
         if opt.startswith(PASSTHROUGH_PREFIXES):
             cmd.passthrough = f"option {opt} does not mix with checkpoints"
-            return cmd
+            return
     if cmd.mode == "jar":
         cmd.classpath = [cmd.target]
-    elif classpath_value is not None:
-        cmd.classpath = expand_classpath(classpath_value, cwd)
+    elif scan.classpath is not None:
+        cmd.classpath = expand_classpath(scan.classpath, cwd)
     elif cmd.mode == "class":
         cmd.classpath = expand_classpath(env.get("CLASSPATH", "."), cwd)
-    return cmd

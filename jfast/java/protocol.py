@@ -6,7 +6,7 @@ from __future__ import annotations
 from jfast.errors import FastPathUnavailable
 from jfast.settings import Settings
 
-# Ready points from weakest to strongest (DESIGN.md s.4).
+# Ready points from weakest to strongest (docs/architecture.md, "Ready points").
 # A window outranks a socket: a GUI program that also listens (an editor's
 # server) is warm once its window is up.
 RANK = {"main": 0, "stdin": 1, "socket": 2, "window": 3, "explicit": 4}

@@ -35,14 +35,14 @@ def fresh_name(prefix: str, suffix: str = "") -> str:
     return f"{prefix}{os.getpid()}.{os.urandom(6).hex()}{suffix}"
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` (0600) through a temporary file and a rename,
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write `data` to `path` (0600) through a temporary file and a rename,
     so that readers see the old file or the new one, never half of it."""
     tmp = path.parent / fresh_name(f".{path.name}.")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         try:

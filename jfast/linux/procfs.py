@@ -47,3 +47,22 @@ def cpu_flags() -> str:
     except OSError:
         pass
     return ""
+
+
+def reading(pid: int, tid: int | None = None) -> set[int]:
+    """The fds that threads of `pid` (or just thread `tid`) are blocked in
+    read(2) on: syscall 0 on x86-64, its first argument the fd."""
+    if tid is None:
+        texts = thread_files(pid, "syscall") or []
+    else:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                texts = [f.read()]
+        except OSError:
+            texts = []
+    out = set()
+    for text in texts:
+        fields = text.split()
+        if len(fields) > 1 and fields[0] == "0":
+            out.add(int(fields[1], 16))
+    return out

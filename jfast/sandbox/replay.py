@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from jfast.linux.procfs import reading
+
 LIMIT = 1 << 20            # bytes; past that no checkpoint is taken
 OVERFLOW = 255             # the agent's frame for "more than LIMIT"
 _HEADER = struct.Struct("<BI")   # fd, length (little-endian, as the agent writes it)
@@ -101,14 +103,8 @@ def _drained(read_end: int, thread: threading.Thread) -> bool:
         return True
     if waiting:
         return False
-    tid = thread.native_id
-    try:
-        with open(f"/proc/self/task/{tid}/syscall") as f:
-            fields = f.read().split()
-    except OSError:
-        return True
-    # read(2) is syscall 0 on x86-64; its first argument is the fd
-    return len(fields) > 1 and fields[0] == "0" and int(fields[1], 16) == read_end
+    # the relay waits in read(2) on its pipe: it has taken all there was
+    return read_end in reading(os.getpid(), thread.native_id)
 
 
 def replay(path: Path) -> None:

@@ -11,7 +11,8 @@ forwards signals, reaps orphans and exits with the program's status
 everything left in the sandbox, so nothing outlives a run.
 
 The program runs at PID 1000 or above so that a later `criu restore` in a
-fresh sandbox never finds its PIDs taken by criu itself (DESIGN.md s.3).
+fresh sandbox never finds its PIDs taken by criu itself (docs/architecture.md,
+"Measured facts").
 """
 
 from __future__ import annotations
@@ -144,13 +145,6 @@ class Sandbox:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-    def poll(self) -> int | None:
-        if self._returncode is None:
-            pid, status = os.waitpid(self.holder_pid, os.WNOHANG)
-            if pid:
-                self._returncode = exit_code(status)
-        return self._returncode
 
     def wait(self) -> int:
         while self._returncode is None:
@@ -396,7 +390,7 @@ def _close_quietly(fds: object) -> None:
 
 
 def _close_fds_except(keep: set[int]) -> None:
-    # Inherited fds would end up in the checkpoint (DESIGN.md s.3, fd hygiene).
+    # Inherited fds would end up in the checkpoint (docs/architecture.md, "The sandbox").
     _close_quietly(int(n) for n in os.listdir("/proc/self/fd") if int(n) not in keep)
 
 

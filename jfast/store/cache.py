@@ -12,6 +12,7 @@ Layout under the cache directory (0700):
     display-memo.json         whether a jar's main class opens windows (display/display.py)
     criu-version              the version of the criu binary last seen (criu/criu.py)
     run/                      the runs going on now (store/runs.py)
+    maintenance.lock          one `jfast cache prune` or `clear` at a time (commands/cache.py)
 
 Directories are 0700 and files 0600 (store/trust.py refuses anything another
 user could have written). The key is store/key.py's, the entry's format

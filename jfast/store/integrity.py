@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from jfast.errors import JfastError
 from jfast.store import trust
 
 HASH = "sha256"
@@ -67,7 +68,7 @@ def seal(entry_dir: Path) -> dict:
     }
 
 
-class Refused(Exception):
+class Refused(JfastError):
     """An image file another user could have written."""
 
 

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jfast.errors import BadSetting
 from jfast.linux.fs import atomic_write, remove_tree, still
 from jfast.log import warn
 from jfast.settings import Settings
@@ -32,7 +33,7 @@ NO_CAP = ("off", "none", "unlimited")
 
 
 def cap(settings: Settings) -> int | None:
-    """JFAST_CACHE_MAX in bytes (None: no limit). Raises ValueError."""
+    """JFAST_CACHE_MAX in bytes (None: no limit). Raises BadSetting."""
     text = settings.cache_max
     if not text:
         return DEFAULT_CAP
@@ -41,7 +42,7 @@ def cap(settings: Settings) -> int | None:
     try:
         return parse_size(text)
     except ValueError as e:
-        raise ValueError(f"JFAST_CACHE_MAX: {e}, or off for no limit") from None
+        raise BadSetting(f"JFAST_CACHE_MAX: {e}, or off for no limit") from None
 
 
 @dataclass
@@ -178,7 +179,7 @@ def enforce_cap(root: Path, settings: Settings, made: str) -> str | None:
     entry itself had to go, when it alone is over the limit."""
     try:
         limit = cap(settings)
-    except ValueError as e:
+    except BadSetting as e:
         warn(f"{e}; using the default {format_size(DEFAULT_CAP)}")
         limit = DEFAULT_CAP
     items = scan(root)

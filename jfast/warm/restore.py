@@ -35,96 +35,99 @@ def inherit_list(meta: Meta) -> list[tuple[int, str]]:
 
 def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
             env: dict[str, str], report: Report) -> int:
-    """Restore the entry's checkpoint. The program goes on only once its
-    agent has made it see this run (directory, environment, randomness) and
-    said so; otherwise it is ended and FastPathUnavailable raised, before it
-    has done anything, so that the launcher starts java instead."""
+    """Restore the entry's checkpoint and wait for the program like java
+    would. The program goes on only once its agent has made it see this run
+    (directory, environment, randomness) and said so; otherwise it is ended
+    and FastPathUnavailable raised, before it has done anything, so that the
+    launcher starts java instead."""
+    work = cache.scratch(entry.root, "restore.")
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
-    work = cache.scratch(entry.root, "restore.")
     term = terminal.Adopted()
-    facts = kdat.plan(str(entry.root), meta.material["criu"])
-    # An image with a private X server comes back stopped: xvfb.resume checks
-    # the display before the program runs.
-    screen = meta.display
-    virtual = screen.get("mode") == "virtual"
-    argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta),
-                             facts.hook if facts else None, leave_stopped=virtual)
-    criu_env = {**env, "JFAST_KDAT": facts.facts} if facts else env
-    sb = Sandbox(Spawn(argv=argv, env=criu_env, fds={**io.fds, EV_FD: ev_w, CMD_FD: cmd_r},
-                       restore_pidfile=str(work / "pid"),
-                       run_facts=(facts.load() or b"") if facts else None,
-                       private_x11=virtual))
-    os.close(ev_w)
-    os.close(cmd_r)
-    state, detail = sb.next_status()
-    entry.release()          # CRIU has read the images (admission.py took the lock)
-    failure = None
-    # Signals sent to jfast reach the program from the moment it exists (a
-    # stopped one gets them when it resumes).
-    forwarding = sb.forwarding()
-    if state != "restored":
-        reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
-        failure = FastPathUnavailable("restore failed", reason)
-    else:
-        forwarding.__enter__()
-    if failure is None and virtual:
-        from jfast.display import xvfb
-
-        try:
-            xvfb.resume(sb.init_pid, sb.program_pid() or -1, screen["number"],
-                        screen.get("window"))
-        except (FastPathUnavailable, OSError) as e:
-            failure = e if isinstance(e, FastPathUnavailable) else \
-                FastPathUnavailable("restored display broken", str(e))
-    if failure is None:
-        # The agent wakes on this line; it carries what a fresh run would see.
-        # A fresh JVM would have started when this run did (RuntimeMXBean).
-        started = time.time() - (time.monotonic() - STARTED)
-        hello = {"cwd": os.getcwd(), "env": env, "start_ms": int(started * 1000)}
-        if virtual:          # the program's display is still its private one
-            hello["env"] = {**env, "DISPLAY": f":{screen['number']}"}
-        os.set_blocking(cmd_w, False)    # never hang on an agent that went away
-        _send(cmd_w, f"restored {json.dumps(hello)}")
-        verdict = _verdict(ev_r, sb)
-        word, _, what = verdict.partition(": ")
-        if word == "failed":
-            entry.quarantine()           # the same JDK would fail the same way next time
-            failure = FastPathUnavailable("restore not faithful",
-                                          f"the agent could not update {what}")
-        elif word == "silent":
-            failure = FastPathUnavailable("restore not faithful", what)
-    if failure is not None:
-        sb.kill()            # held at its ready point: the program has done nothing
-        forwarding.__exit__(None, None, None)
-        sb.wait()            # the sandbox is gone, and with it any half-restored process
-        term.restored(None)
+    try:
+        sb = _start(entry, meta, criu_path, io, env, work, {EV_FD: ev_w, CMD_FD: cmd_r})
+        # Signals sent to jfast reach the program from the moment it exists
+        # (a stopped one gets them when it resumes).
+        with sb.forwarding():
+            try:
+                _resume(sb, entry, meta, env, ev_r, cmd_w)
+            except BaseException:
+                sb.kill()    # still held at its ready point: the program has done nothing
+                sb.wait()    # the sandbox is gone, and with it any half-restored process
+                term.restored(None)
+                raise
+            report.lap("restore")
+            report.ran("restored")
+            io.started()
+            term.restored(meta.termios)
+            if meta.output is not None:  # what the cold run printed before its checkpoint
+                replay.replay(entry.output)
+            _send(cmd_w, "go")           # and now the program goes on
+            entry.touch()
+            if term.fd is not None:
+                sb.send_signal(signal.SIGWINCH)   # the size may differ from the cold run's
+            code = sb.wait()
+        report.exit_signal = sb.signal
+        io.finish()
+        return code
+    finally:
         term.release()
         for fd in (ev_r, cmd_w):
             os.close(fd)
         remove_tree(work)
-        raise failure
-    report.lap("restore")
-    report.ran("restored")
-    io.started()
-    term.restored(meta.termios)
-    if meta.output is not None:          # what the cold run printed before its checkpoint
-        replay.replay(entry.output)
-    _send(cmd_w, "go")                   # and now the program goes on
-    entry.touch()
-    if term.fd is not None:
-        sb.send_signal(signal.SIGWINCH)   # the size may differ from the cold run's
+
+
+def _start(entry: Entry, meta: Meta, criu_path: str, io: Stdio, env: dict[str, str],
+           work, agent_fds: dict[int, int]) -> Sandbox:
+    """A fresh sandbox in which criu has restored the program (stopped, if
+    it has a private X server); FastPathUnavailable if criu could not."""
+    facts = kdat.plan(str(entry.root), meta.material["criu"])
+    virtual = meta.display.get("mode") == "virtual"
+    argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta),
+                             facts.hook if facts else None, leave_stopped=virtual)
+    criu_env = {**env, "JFAST_KDAT": facts.facts} if facts else env
     try:
-        code = sb.wait()
+        sb = Sandbox(Spawn(argv=argv, env=criu_env, fds={**io.fds, **agent_fds},
+                           restore_pidfile=str(work / "pid"),
+                           run_facts=(facts.load() or b"") if facts else None,
+                           private_x11=virtual))
     finally:
-        forwarding.__exit__(None, None, None)
-    term.release()
-    report.exit_signal = sb.signal
-    io.finish()
-    for fd in (ev_r, cmd_w):
-        os.close(fd)
-    remove_tree(work)
-    return code
+        for fd in agent_fds.values():
+            os.close(fd)     # the sandbox has its copies
+    state, detail = sb.next_status()
+    entry.release()          # CRIU has read the images (admission.py took the lock)
+    if state != "restored":
+        sb.wait()
+        reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
+        raise FastPathUnavailable("restore failed", reason)
+    return sb
+
+
+def _resume(sb: Sandbox, entry: Entry, meta: Meta, env: dict[str, str], ev_r: int,
+            cmd_w: int) -> None:
+    """Make the restored program this run's: its private display checked
+    (display/xvfb.py), its agent told what a fresh run would see and its
+    answer awaited. Raises FastPathUnavailable when either fails."""
+    screen = meta.display
+    if screen.get("mode") == "virtual":
+        from jfast.display import xvfb
+        try:
+            xvfb.resume(sb.init_pid, sb.program_pid() or -1, screen["number"],
+                        screen.get("window"))
+        except OSError as e:
+            raise FastPathUnavailable("restored display broken", str(e)) from e
+        env = {**env, "DISPLAY": f":{screen['number']}"}   # still its private one
+    # A fresh JVM would have started when this run did (RuntimeMXBean).
+    started = time.time() - (time.monotonic() - STARTED)
+    os.set_blocking(cmd_w, False)        # never hang on an agent that went away
+    _send(cmd_w, "restored " + json.dumps({"cwd": os.getcwd(), "env": env,
+                                           "start_ms": int(started * 1000)}))
+    word, _, what = _verdict(ev_r, sb).partition(": ")
+    if word == "failed":
+        entry.quarantine()               # the same JDK would fail the same way next time
+        raise FastPathUnavailable("restore not faithful", f"the agent could not update {what}")
+    if word == "silent":
+        raise FastPathUnavailable("restore not faithful", what)
 
 
 def _send(cmd_w: int, line: str) -> None:

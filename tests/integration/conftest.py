@@ -13,13 +13,16 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+# tests/: the unit tests' package `unit` holds what both tiers use.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from unit import compile_java  # noqa: E402,F401 - imported by the tests from here
+
+REPO = Path(__file__).resolve().parents[2]
 JFAST = [sys.executable, str(REPO / "bin" / "jfast")]
 MUST_WORK = os.environ.get("JFAST_MUST_WORK", "") not in ("", "0")
 
@@ -54,23 +57,6 @@ def need_tool(name: str) -> str:
             pytest.fail(f"JFAST_MUST_WORK is set but {name} is missing: run ./setup.sh")
         pytest.skip(f"{name} is not installed: run ./setup.sh")
     return path
-
-
-def compile_java(out: Path, sources: dict[str, str], classpath: str | None = None,
-                 options: tuple[str, ...] | list[str] = ()) -> Path:
-    """Write and compile Java sources into `out` (with javac `options`); returns `out`."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in sources.items():
-        p = out / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text))
-        paths.append(str(p))
-    argv = ["javac", "-nowarn", *options, "-d", str(out)]
-    if classpath:
-        argv += ["-cp", classpath]
-    subprocess.run([*argv, *paths], check=True)
-    return out
 
 
 def java_symlink(tmp_path: Path) -> Path:

@@ -13,21 +13,12 @@ import pwd
 import signal
 import subprocess
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink
 
-from jfast import units
-from jfast.commands import cache as cache_command
-from jfast.criu import criu
-from jfast.errors import FastPathUnavailable
-from jfast.java import jarfile
-from jfast.linux.fs import identity
-from jfast.settings import Settings
-from jfast.store import cache, integrity, locks, prune, trust
-from jfast.store.inventory import Item, scan
+from jfast.store import integrity
 
 NOBODY = pwd.getpwnam("nobody").pw_uid
 
@@ -44,372 +35,66 @@ def need_root() -> None:
 
 # -- pure helpers ---------------------------------------------------------------
 
-@pytest.mark.parametrize("text,n", [("0", 0), ("1", 1), ("512K", 512 << 10), ("500M", 500 << 20),
-                                    ("2G", 2 << 30), ("1.5GiB", 3 << 29), ("100 MB", 100 << 20),
-                                    ("4g", 4 << 30)])
-def test_parse_size(text, n):
-    assert units.parse_size(text) == n
 
 
-@pytest.mark.parametrize("bad", ["", "G", "-1", "1X", "1.2.3M"])
-def test_parse_size_rejects_with_the_forms_it_takes(bad):
-    with pytest.raises(ValueError, match="500M"):
-        units.parse_size(bad)
 
 
-@pytest.mark.parametrize("n,text", [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"),
-                                    (20 << 20, "20.0 MiB"), (int(1.2 * (1 << 30)), "1.2 GiB"),
-                                    (146 << 20, "146 MiB"), (5 << 40, "5.0 TiB")])
-def test_format_size(n, text):
-    assert units.format_size(n) == text
 
 
-def test_ages():
-    assert units.parse_age("90") == 90
-    assert units.parse_age("12h") == 12 * 3600
-    assert units.parse_age("2w") == 14 * 86400
-    with pytest.raises(ValueError, match="7d"):
-        units.parse_age("soon")
-    assert units.format_age(5) == "just now"
-    assert units.format_age(300) == "5 min ago"
-    assert units.format_age(86400 * 1.5) == "1 day ago"
-    assert units.format_age(86400 * 12) == "12 days ago"
-    assert units.when(None) == "never"
-    assert units.iso(0) == "1970-01-01T00:00:00Z" and units.iso(None) is None
 
 
-def test_table_pads_columns_and_right_aligns_numbers():
-    out = cache_command.table(["A", "SIZE", "N"], [["long name", "1.0 KiB", "3"], ["x", "20 B", "12"]],
-                         right={1, 2})
-    assert out.splitlines() == ["A             SIZE   N",
-                                "long name  1.0 KiB   3",
-                                "x             20 B  12"]
 
 
-def _item(key: str, size: int, created: float, used: float | None = None,
-          kind: str = "entry") -> Item:
-    return Item(key, key, kind, Path("/nonexistent") / key, size=size, created=created,
-                last_used=used, meta={"material": {"mode": "class", "target": f"P{key}"}})
 
 
-def test_plan_order_leftovers_stale_age_then_least_recently_used():
-    now = 1_000_000.0
-    items = [
-        _item("a", 100, now - 50, used=now - 10),      # used recently
-        _item("b", 100, now - 40),                     # never used, made after a's creation
-        _item("c", 100, now - 30, used=now - 20),
-        _item("d", 100, now - 99 * 86400),             # idle for 99 days
-        _item("e", 100, now - 5),                      # its jar changed
-        _item("p.x.pending", 7, now, kind="partial"),
-    ]
-    plan = prune.plan(items, now, max_size=150, max_age=30 * 86400,
-                      stale=lambda i: "app.jar has changed" if i.key == "e" else None)
-    got = [(r.item.name, r.reason.split(":")[0].split(" of ")[0]) for r in plan]
-    assert got == [("p.x.pending", "a checkpoint that was never finished"),
-                   ("d", "unused for 99.0 days"),
-                   ("e", "can never be used again"),
-                   ("b", "over the size limit"),       # oldest activity first
-                   ("c", "over the size limit")]       # a (used last) stays
 
 
-def test_plan_without_limits_removes_only_leftovers():
-    items = [_item("a", 10 << 30, 0.0), _item("q.bad.1", 5, 0.0, kind="quarantined")]
-    assert [r.item.name for r in prune.plan(items, 1e9)] == ["q.bad.1"]
 
 
-def test_a_class_list_waiting_for_its_second_run_is_kept_like_an_entry():
-    now = 1_000_000.0
-    items = [_item("a", 100, now - 10), _item("k.classes", 5, now - 20, kind="classes"),
-             _item("o.classes", 5, now - 99 * 86400, kind="classes")]
-    assert prune.plan(items, now) == []
-    plan = prune.plan(items, now, max_size=102, max_age=30 * 86400)
-    assert [(r.item.name, r.reason.split(" ")[0]) for r in plan] == [
-        ("o.classes", "unused"), ("k.classes", "over")]
 
 
-@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
-def test_a_jars_manifest_and_members_are_read_from_its_directory(tmp_path: Path, compression: int):
-    jar = tmp_path / "app.jar"
-    with zipfile.ZipFile(jar, "w", compression) as z:
-        z.writestr("lib/META-INF/MANIFEST.MF", "Class-Path: wrong.jar\n")   # not the manifest
-        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\nClass-Path: a.jar b\r\n"
-                   " c.jar http://x/y.jar\r\nMain-Class: M\r\n")
-        z.writestr("pkg/M.class", b"decoy")                                 # ends with the name
-        z.writestr("M.class", b"\xca\xfe")
-    assert jarfile.class_path(str(jar)) == ["a.jar", "bc.jar"]
-    assert jarfile.main_class(str(jar)) == "M"
-    assert jarfile.member(str(jar), "M.class") == b"\xca\xfe"
-    assert jarfile.member(str(jar), "N.class") is None
-    bare = tmp_path / "bare.jar"
-    with zipfile.ZipFile(bare, "w") as z:
-        z.writestr("M.class", b"\xca\xfe")
-    assert jarfile.class_path(str(bare)) == []
-    assert jarfile.main_class(str(bare)) is None
-    (tmp_path / "broken.jar").write_bytes(b"not a zip")
-    assert jarfile.class_path(str(tmp_path / "broken.jar")) == []
-    assert jarfile.member(str(tmp_path / "broken.jar"), "M.class") is None
 
 
-def test_the_criu_version_is_asked_once_per_binary(tmp_path: Path):
-    fake = tmp_path / "criu"
-    calls = tmp_path / "calls"
-    fake.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'Version: 4.2'\n")
-    fake.chmod(0o755)
-    memo = tmp_path / "criu-version"
-    for _ in range(2):
-        assert criu.require_usable(str(fake), memo, identity(str(fake))) == "4.2"
-    assert calls.read_text() == "x\n"
-    fake.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'Version: 3.17'\n")   # replaced
-    with pytest.raises(FastPathUnavailable, match="too old"):
-        criu.require_usable(str(fake), memo, identity(str(fake)))
-    assert calls.read_text() == "x\nx\n"
 
 
-def test_the_native_helper_is_offered_only_to_a_jvm_that_can_load_it(tmp_path: Path):
-    from jfast.java import agentfiles
-    helper = agentfiles.native_helper()
-    if helper is None:
-        pytest.skip("no native helper was built (no C compiler)")
-    java = tmp_path / "java"
-    java.write_bytes(helper.read_bytes()[:64])          # same ELF class and machine
-    assert agentfiles.native_helper(str(java)) == helper
-    java.write_bytes(b"\x7fELF\x01\x01" + bytes(58))    # a 32-bit JVM
-    assert agentfiles.native_helper(str(java)) is None
 
 
-@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/cache", "relative/cache"])
-@pytest.mark.parametrize("home", ["/home/ada", None])
-def test_the_default_cache_is_where_platformdirs_puts_it(monkeypatch, xdg, home):
-    import platformdirs
-
-    monkeypatch.delenv("JFAST_CACHE_DIR", raising=False)
-    for name, value in (("XDG_CACHE_HOME", xdg), ("HOME", home)):
-        if value is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, value)
-    assert cache.cache_dir(Settings(os.environ)) == Path(platformdirs.user_cache_dir("jfast", appauthor=False))
 
 
-def test_cache_max_setting():
-    assert prune.cap(Settings({})) == 4 << 30
-    assert prune.cap(Settings({"JFAST_CACHE_MAX": "500M"})) == 500 << 20
-    assert prune.cap(Settings({"JFAST_CACHE_MAX": "off"})) is None
-    with pytest.raises(ValueError, match="JFAST_CACHE_MAX.*off for no limit"):
-        prune.cap(Settings({"JFAST_CACHE_MAX": "lots"}))
-
-
-def test_scan_names_entries_and_leftovers(tmp_path: Path):
-    entries = tmp_path / "entries"
-    for name in ("k1", "k1.abc.pending", "k2.bad.7", "k3.old.8", "k4.trash.9.1"):
-        (entries / name).mkdir(parents=True)
-    (entries / "k1" / "meta.json").write_text(json.dumps({
-        "format": 1, "key": "k1", "argv": ["-jar", "/opt/app/app.jar"], "java": "/usr/bin/java",
-        "criu_version": "4.2", "created": 5.0, "plain": "quick",
-        "material": {"mode": "jar", "target": "/opt/app/app.jar"}}))
-    (entries / "k6").mkdir()
-    (entries / "k6" / "meta.json").write_text("[]")       # damaged: listed, not a crash
-    (entries / "k1" / "used").write_bytes(b"...")
-    (entries / "k1.classes").write_text("java.lang.String\n")
-    (entries / "k5.classes").write_text("x\n")
-    (entries / "unrelated.txt").write_text("not ours")
-    got = {i.name: i for i in scan(tmp_path)}
-    assert {n: i.kind for n, i in got.items()} == {
-        "k1": "entry", "k1.abc.pending": "partial", "k2.bad.7": "quarantined",
-        "k3.old.8": "replaced", "k4.trash.9.1": "removing", "k5.classes": "classes",
-        "k6": "entry"}
-    assert got["k6"].meta is None and "holds a list" in got["k6"].broken
-    k1 = got["k1"]
-    assert (k1.program, k1.hits, k1.created) == ("app.jar", 3, 5.0)
-    assert k1.size == len(b"...") + (entries / "k1" / "meta.json").stat().st_size + 17
 
 
 # -- the manifest ---------------------------------------------------------------
 
-def _sealed(tmp_path: Path) -> tuple[Path, dict]:
-    entry = tmp_path / "entry"
-    (entry / "images").mkdir(parents=True)
-    (entry / "images" / "pages-1.img").write_bytes(os.urandom(300_000))
-    (entry / "images" / "core-1000.img").write_bytes(b"core")
-    (entry / "dump.log").write_text("log")
-    return entry, integrity.seal(entry)
 
 
-def test_seal_makes_files_private_and_records_digests(tmp_path: Path):
-    entry, meta = _sealed(tmp_path)
-    assert {p.name: p.stat().st_mode & 0o777 for p in entry.rglob("*")} == {
-        "images": 0o700, "pages-1.img": 0o600, "core-1000.img": 0o600, "dump.log": 0o600}
-    assert meta["image_files"] == {"pages-1.img": 300_000, "core-1000.img": 4}
-    assert meta["image_bytes"] == 300_004 and len(meta["image_digests"]) == 2
-    assert integrity.quick_check(entry / "images", meta) == (None, False)
 
 
-def test_a_flipped_byte_with_its_mtime_put_back_is_caught(tmp_path: Path):
-    entry, meta = _sealed(tmp_path)
-    pages = entry / "images" / "pages-1.img"
-    st = pages.stat()
-    data = bytearray(pages.read_bytes())
-    data[1234] ^= 0x01
-    pages.write_bytes(data)
-    os.utime(pages, ns=(st.st_atime_ns, st.st_mtime_ns))   # mtime back; ctime moves anyway
-    assert integrity.quick_check(entry / "images", meta) == (None, True)
-    why = integrity.verify(entry / "images", meta)
-    assert why == "image file pages-1.img does not match its sha256 digest"
 
 
-def test_touched_but_intact_files_pass_the_full_check(tmp_path: Path):
-    entry, meta = _sealed(tmp_path)
-    os.utime(entry / "images" / "core-1000.img")
-    assert integrity.quick_check(entry / "images", meta) == (None, True)
-    assert integrity.verify(entry / "images", meta) is None
 
 
-@pytest.mark.parametrize("damage,why", [
-    ("truncate", "image file pages-1.img has 10 bytes, expected 300000"),
-    ("remove", "image file core-1000.img is missing"),
-    ("extra", "unexpected image file stray.img"),
-])
-def test_quick_check_sees_missing_truncated_and_extra_files(tmp_path: Path, damage, why):
-    entry, meta = _sealed(tmp_path)
-    images = entry / "images"
-    if damage == "truncate":
-        os.truncate(images / "pages-1.img", 10)
-    elif damage == "remove":
-        (images / "core-1000.img").unlink()
-    else:
-        (images / "stray.img").write_bytes(b"")
-        os.chmod(images / "stray.img", 0o600)
-    assert integrity.quick_check(images, meta) == (why, False)
 
 
-def test_a_manifest_without_digests_is_not_trusted(tmp_path: Path):
-    entry, meta = _sealed(tmp_path)
-    del meta["image_digests"]
-    assert "no image digests" in integrity.quick_check(entry / "images", meta)[0]
 
 
-def test_files_another_user_could_write_are_refused(tmp_path: Path):
-    need_root()
-    entry, meta = _sealed(tmp_path)
-    pages = entry / "images" / "pages-1.img"
-    os.chmod(pages, 0o620)
-    with pytest.raises(integrity.Refused, match="writable by other users"):
-        integrity.quick_check(entry / "images", meta)
-    os.chmod(pages, 0o600)
-    os.chown(pages, NOBODY, -1)
-    with pytest.raises(integrity.Refused, match="owned by nobody, not root"):
-        integrity.quick_check(entry / "images", meta)
 
 
-def test_cache_root_checks(tmp_path: Path, capsys):
-    need_root()
-    root = tmp_path / "cache"
-    for sub in ("entries", "locks", "work"):
-        (root / sub).mkdir(parents=True)
-    os.chmod(root, 0o755)
-    trust.check_root(root)                        # ours: merely tightened
-    assert root.stat().st_mode & 0o777 == 0o700
-    os.chown(root / "entries", NOBODY, -1)
-    with pytest.raises(FastPathUnavailable, match="entries is owned by nobody"):
-        trust.check_root(root)
-    assert "set JFAST_CACHE_DIR to a directory of your own" in capsys.readouterr().err
-    os.chown(root / "entries", 0, -1)
-    os.chmod(tmp_path, 0o777)                     # a parent anyone may rename things in
-    with pytest.raises(FastPathUnavailable, match="writable by other users"):
-        trust.check_root(root)
-    os.chmod(tmp_path, 0o1777)                    # sticky, like /tmp: fine
-    trust.check_root(root)
-    os.chmod(tmp_path, 0o700)
 
 
-def test_a_digest_memo_another_user_could_write_is_ignored(tmp_path: Path):
-    need_root()
-    from jfast.store.digests import FileDigests
-    memo = tmp_path / "memo.json"
-    memo.write_text(json.dumps({"/x|1|2|3": {"sha": "forged", "class_path": []}}))
-    os.chmod(memo, 0o600)
-    assert FileDigests(tmp_path).memo != {}
-    os.chown(memo, NOBODY, -1)
-    assert FileDigests(tmp_path).memo == {}
 
 
 # -- locks ----------------------------------------------------------------------
 
-def test_one_maker_per_key_and_shared_restores_block_removal(tmp_path: Path):
-    (tmp_path / "locks").mkdir()
-    first = locks.claim(tmp_path, "k")
-    assert first is not None and locks.claim(tmp_path, "k") is None
-    first.release()
-    assert locks.claim(tmp_path, "k") is not None
-    a, b = locks.entry_lock(tmp_path, "k"), locks.entry_lock(tmp_path, "k")
-    assert a.acquire(shared=True) and b.acquire(shared=True)        # two restores at once
-    remover = locks.entry_lock(tmp_path, "k")
-    assert not remover.acquire(blocking=False)
-    a.release()
-    b.release()
-    assert remover.acquire(blocking=False)
-    assert (tmp_path / "locks" / "k.lock").stat().st_mode & 0o777 == 0o600
 
 
-def test_a_lock_file_removed_under_a_waiter_is_taken_afresh(tmp_path: Path):
-    (tmp_path / "locks").mkdir()
-    holder = locks.entry_lock(tmp_path, "k")
-    holder.acquire()
-    waiter = locks.entry_lock(tmp_path, "k")
-    old_fd = os.open(waiter.path, os.O_RDONLY)      # the waiter opened the old file...
-    holder.remove()                                 # ...which its holder then unlinked
-    assert waiter.acquire(blocking=False)
-    assert os.fstat(waiter.fd).st_ino == waiter.path.stat().st_ino != os.fstat(old_fd).st_ino
-    os.close(old_fd)
 
 
 # -- the commands, in process -------------------------------------------------------
 
-def test_help_documents_json_and_exit_codes(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        cache_command.main(["--help"])
-    assert exit_.value.code == 0
-    out = capsys.readouterr().out
-    for text in ("--json", "exit status", "4  prune, clear", "JFAST_CACHE_MAX", "list", "info",
-                 "prune", "clear", '"state"'):
-        assert text in out
 
 
-def test_usage_errors_exit_2_and_missing_entry_1(tmp_path: Path, monkeypatch, capsys):
-    monkeypatch.setenv("JFAST_CACHE_DIR", str(tmp_path / "c"))
-    assert cache_command.main(["prune", "--max-size", "huge"]) == 2
-    assert "'huge' is not a size" in capsys.readouterr().err
-    assert cache_command.main(["prune", "--max-age", "later"]) == 2
-    assert cache_command.main(["frobnicate"]) == 2
-    assert cache_command.main(["info", "abc"]) == 1
-    assert "no entry abc" in capsys.readouterr().err
-    assert cache_command.main(["list", "--json"]) == 0
-    listing = json.loads(capsys.readouterr().out)
-    assert (listing["entries"], listing["total_bytes"], listing["max_bytes"]) == ([], 0, 4 << 30)
 
 
-def test_prune_keeps_what_is_in_use(tmp_path: Path, monkeypatch, capsys):
-    root = tmp_path / "c"
-    monkeypatch.setenv("JFAST_CACHE_DIR", str(root))
-    for sub in ("entries/k1/images", "entries/k2.x.pending/images", "locks", "work"):
-        (root / sub).mkdir(parents=True, mode=0o700)
-    for d in root.rglob("*"):
-        os.chmod(d, 0o700)
-    os.chmod(root, 0o700)
-    (root / "entries" / "k1" / "meta.json").write_text(json.dumps({"created": 1.0}))
-    restoring = locks.entry_lock(root, "k1")
-    restoring.acquire(shared=True)                  # a run is restoring from k1
-    writing = locks.claim(root, "k2")               # a run is writing k2
-    assert cache_command.main(["prune", "--max-size", "1", "--json"]) == 4
-    out = json.loads(capsys.readouterr().out)
-    assert sorted(r["name"] for r in out["in_use"]) == ["k1", "k2.x.pending"]
-    assert (root / "entries" / "k1").exists() and (root / "entries" / "k2.x.pending").exists()
-    restoring.release()
-    writing.release()
-    assert cache_command.main(["prune", "--max-size", "1", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert sorted(r["name"] for r in out["removed"]) == ["k1", "k2.x.pending"]
-    assert os.listdir(root / "entries") == [] and os.listdir(root / "locks") == []
 
 
 # -- real runs --------------------------------------------------------------------

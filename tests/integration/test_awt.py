@@ -10,22 +10,19 @@ import queue
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
-import zlib
 from pathlib import Path
 
 import pytest
 import test_rootless as rootless
 from conftest import JFAST, Runner, compile_java, java_symlink, need_tool
 from test_rootless import tree, user  # noqa: F401 - fixtures for the test without root
+from unit import decode_png
 
-from jfast.display import display, png, xguard, xvfb
-from jfast.errors import FastPathUnavailable
-from jfast.java import cmdline
+from jfast.display import display, xguard, xvfb
 from jfast.store import runs
 
 WINDOW = """
@@ -56,96 +53,18 @@ SWING_GREY = (238, 238, 238)       # the Metal look and feel's panel background
 
 # -- pure: choosing the display -------------------------------------------------
 
-def _cmd(*argv: str) -> cmdline.JavaCommand:
-    return cmdline.parse(list(argv), {}, "/")
 
 
-def test_auto_picks_host_with_a_display_and_none_when_headless():
-    env = {"DISPLAY": ":3", "XAUTHORITY": "/home/u/.Xauthority"}
-    plan = display.resolve(env, _cmd("-cp", "/nowhere", "App"), "/")
-    assert plan.mode == "host"
-    assert plan.key_part() == {"mode": "host", "DISPLAY": ":3",
-                               "XAUTHORITY": "/home/u/.Xauthority"}
-    plan = display.resolve(env, _cmd("-Djava.awt.headless=true", "-cp", "/nowhere", "App"), "/")
-    assert plan.mode == "none"
-    plan = display.resolve({**env, "JAVA_TOOL_OPTIONS": "-Djava.awt.headless=true"},
-                           _cmd("-cp", "/nowhere", "App"), "/")
-    assert plan.mode == "none"
-    assert display.resolve({}, _cmd("-cp", "/nowhere", "App"), "/").mode == "none"
 
 
-def test_display_settings_are_checked():
-    cmd = _cmd("-cp", "/nowhere", "App")
-    with pytest.raises(FastPathUnavailable, match="JFAST_DISPLAY=fancy is not known"):
-        display.resolve({"JFAST_DISPLAY": "fancy"}, cmd, "/")
-    with pytest.raises(FastPathUnavailable, match="JFAST_SCREEN=big"):
-        display.resolve({"JFAST_DISPLAY": "virtual", "JFAST_SCREEN": "big"}, cmd, "/")
-    with pytest.raises(FastPathUnavailable, match="Xvfb not found"):
-        display.resolve({"JFAST_DISPLAY": "virtual", "PATH": "/nonexistent"}, cmd, "/")
 
 
-def test_free_display_numbers_avoid_running_servers():
-    taken = display.taken_numbers()
-    for _ in range(20):
-        n = display.free_number()
-        assert n not in taken and n in display.NUMBERS
 
 
-def test_main_classes_that_open_windows_are_recognised_and_remembered(tmp_path: Path):
-    gui = compile_java(tmp_path / "gui", {"Gui.java": """
-        public class Gui {
-            public static void main(String[] a) { new javax.swing.JFrame("x").setVisible(true); }
-        }"""})
-    cli = compile_java(tmp_path / "cli", {"Cli.java": """
-        public class Cli {
-            public static void main(String[] a) { System.out.println(java.awt.Color.RED); }
-        }"""})
-    assert display.opens_windows(_cmd("-cp", str(gui), "Gui"), "/")
-    assert not display.opens_windows(_cmd("-cp", str(cli), "Cli"), "/")
-    jar = tmp_path / "gui.jar"
-    subprocess.run(["jar", "--create", "--file", str(jar), "--main-class", "Gui",
-                    "-C", str(gui), "."], check=True)
-    memo = tmp_path / "memo.json"
-    cmd = _cmd("-jar", str(jar))
-    assert display.opens_windows(cmd, "/", str(memo))
-    [(ident, answer)] = json.loads(memo.read_text()).items()
-    assert answer is True and str(jar) in ident
-    memo.write_text(json.dumps({ident: False}))      # the memo answers, not the jar
-    assert not display.opens_windows(cmd, "/", str(memo))
-    if shutil.which("Xvfb"):
-        env = {"PATH": os.environ["PATH"]}
-        assert display.resolve(env, _cmd("-cp", str(gui), "Gui"), "/").mode == "virtual"
 
 
-def decode_png(data: bytes) -> tuple[int, int, bytes]:
-    """An independent reader for the unfiltered RGB PNGs jfast writes."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width, height = 8, b"", 0, 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        assert struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0] == \
-            zlib.crc32(kind + body)
-        if kind == b"IHDR":
-            width, height, bits, color = struct.unpack(">IIBB", body[:10])
-            assert (bits, color) == (8, 2)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    stride = width * 3
-    rows = []
-    for y in range(height):
-        row = raw[y * (stride + 1):(y + 1) * (stride + 1)]
-        assert row[0] == 0
-        rows.append(row[1:])
-    return width, height, b"".join(rows)
 
 
-def test_png_round_trip():
-    rgb = bytes(range(256)) * 3 * 4          # 64 x 12 pixels
-    w, h, back = decode_png(png.encode(64, 12, rgb[:64 * 12 * 3]))
-    assert (w, h, back) == (64, 12, rgb[:64 * 12 * 3])
 
 
 # -- integration helpers --------------------------------------------------------

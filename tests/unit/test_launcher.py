@@ -1,0 +1,68 @@
+"""The launcher's decisions that need neither root nor CRIU
+(jfast/launcher.py): what goes straight to java, and a fallback that still
+runs the program. A stand-in java prints its arguments."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jfast.launcher import _stale
+from jfast.store.entry import Meta
+
+TOP = Path(__file__).resolve().parents[2]
+
+
+def fake_java(tmp_path: Path) -> Path:
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True, exist_ok=True)
+    java = home / "bin" / "java"
+    java.write_text("#!/bin/sh\necho \"java $*\"\nexit 3\n")
+    java.chmod(0o755)
+    (home / "release").write_text('JAVA_VERSION="17.0.15"\n')
+    return java
+
+
+def jfast(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess, dict]:
+    report = tmp_path / "report.jsonl"
+    run = subprocess.run([sys.executable, str(TOP / "bin" / "jfast"), *args], cwd=tmp_path,
+                         env={"PATH": os.defpath, "JFAST_JAVA": str(fake_java(tmp_path)),
+                              "JFAST_REPORT": str(report),
+                              "JFAST_CACHE_DIR": str(tmp_path / "cache"), **env},
+                         capture_output=True, text=True, timeout=60)
+    return run, json.loads(report.read_text().splitlines()[-1])
+
+
+def test_what_goes_straight_to_java(tmp_path: Path):
+    for args, env, reason in (
+            (["-version"], {}, "informational option -version"),
+            (["-cp", ".", "App"], {"JFAST_DISABLE": "1"}, "JFAST_DISABLE is set"),
+            (["-XX:AOTMode=record", "-cp", ".", "App"], {},
+             "option -XX:AOTMode=record does not mix with checkpoints"),
+            (["@missing.args"], {}, "missing.args")):
+        run, rep = jfast(tmp_path, *args, **env)
+        assert (run.returncode, run.stdout) == (3, "java " + " ".join(args) + "\n")
+        assert rep["outcome"] == "passthrough" and reason in rep["reason"], rep
+
+
+def test_without_criu_the_program_runs_under_java_with_the_reason(tmp_path: Path):
+    run, rep = jfast(tmp_path, "-cp", ".", "App", "x", JFAST_CRIU="/nonexistent/criu")
+    assert (run.returncode, run.stdout) == (3, "java -cp . App x\n")
+    assert (rep["outcome"], rep["reason"].split(":")[0]) == ("fallback", "criu not found")
+
+
+def test_a_checkpoint_is_stale_when_what_it_read_changed(tmp_path: Path):
+    conf = tmp_path / "app.conf"
+    conf.write_text("a")
+    st = conf.stat()
+    files = {str(conf): [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev,
+                         None]}
+    meta = Meta({"inputs": {"cwd": str(tmp_path), "files": files}})
+    os.chdir(tmp_path)
+    assert _stale(meta) is None
+    conf.write_text("bb")
+    assert "app.conf" in _stale(meta)
+    assert "is gone" in _stale(Meta({"inputs": {"cwd": str(tmp_path / "gone"), "files": {}}}))
