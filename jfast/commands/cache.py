@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
         root = cache.cache_dir()
         if root.exists():
             trust.check_root(root)
-        if args.command in ("prune", "clear") and root.exists():
+        if args.command in ("prune", "clear") and root.exists() and not args.dry_run:
             return _one_at_a_time(root, lambda: COMMANDS[args.command](root, args))
         return COMMANDS[args.command](root, args)
     except UsageError as e:

@@ -30,7 +30,7 @@ def main(args: list[str]) -> int:
 
 def _uptime(run: dict) -> float:
     """Seconds since the run's jfast process started."""
-    import psutil      # only here: `jfast ps` is no program's way to start
+    import psutil  # only here: `jfast ps` is no program's way to start
     try:
         return time.time() - psutil.Process(run["pid"]).create_time()
     except (psutil.Error, KeyError, TypeError):

@@ -8,7 +8,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink, need_tool, tmux, tmux_wait
 
-from jfast.cold import warmup
 from jfast.criu import kdat
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
@@ -261,37 +259,6 @@ def test_an_earlier_processs_connections_do_not_spoil_the_socket_point(runner: R
     assert (rep["checkpoint"], rep["ready_point"]) == ("created", "socket"), rep
 
 
-LISTENER = """if 1:
-    import socket, sys
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen()
-    print(s.getsockname()[1], flush=True)
-    sys.stdin.read()
-"""
-
-
-def test_the_cold_runs_poll_tells_a_fresh_listening_socket_from_a_used_one():
-    """What a cold run falls back on where no native helper shows the agent
-    the listen(2) (warmup._listening): the program's socket fds against the
-    kernel's TCP tables (jfast/linux/sockdiag.py), on a real listening process."""
-    child = subprocess.Popen([sys.executable, "-c", LISTENER], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None
-        port = int(child.stdout.readline())
-        assert warmup._listening(child.pid, warmup._Before()) is None   # listening before
-        before = warmup._Before()
-        before.listeners.clear()
-        assert warmup._listening(child.pid, before) == "fresh"
-        with socket.create_connection(("127.0.0.1", port)):
-            assert warmup._listening(child.pid, before) == "used"
-            # a connection that was there before the program is not its own
-            before.connections = warmup._connections()
-            assert warmup._listening(child.pid, before) == "fresh"
-    finally:
-        child.kill()
-        child.wait()
 
 
 EXPLICIT = """

@@ -78,3 +78,36 @@ def test_a_program_blocked_reading_stdin_twice_is_the_stdin_point():
         reader.wait()
         os.close(r)
         os.close(w)
+
+
+LISTENER = """if 1:
+    import socket, sys
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    print(s.getsockname()[1], flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_the_cold_runs_poll_tells_a_fresh_listening_socket_from_a_used_one():
+    """What a cold run polls for besides the native listen(2) point
+    (readypoints._listening): the program's socket fds against the
+    kernel's TCP tables (jfast/linux/sockdiag.py), on a real listening process."""
+    child = subprocess.Popen([sys.executable, "-c", LISTENER], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        assert readypoints._listening(child.pid, readypoints._Before()) is None   # listening before
+        before = readypoints._Before()
+        before.listeners.clear()
+        assert readypoints._listening(child.pid, before) == "fresh"
+        with socket.create_connection(("127.0.0.1", port)):
+            assert readypoints._listening(child.pid, before) == "used"
+            # a connection that was there before the program is not its own
+            before.connections = readypoints._connections()
+            assert readypoints._listening(child.pid, before) == "fresh"
+    finally:
+        child.kill()
+        child.wait()
