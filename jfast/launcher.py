@@ -162,7 +162,7 @@ def _look_up(run: Run) -> tuple[Meta | None, FastPathUnavailable | None, bool]:
         meta = admit(run.entry)       # None: no checkpoint yet
     except SetAside as e:             # damaged or refused: start normally, making a new one
         return None, e, False
-    stale = _stale(meta) if meta is not None else None
+    stale = _inputs_changed(meta) if meta is not None else None
     if stale:
         run.entry.release()           # admit's shared lock: this run checkpoints over it
         verbose(f"checkpoint {run.entry.key} is stale ({stale}): starting afresh")
@@ -197,7 +197,7 @@ def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool) -> int
                                                f"{run.root}: no checkpoint can be made")
     from jfast.cold import warmup  # the cold path's modules load only when needed
 
-    plan = warmup.Plan(java=run.java, argv=run.cmd.argv, env=run.env, entry=run.entry,
+    plan = warmup.Start(java=run.java, argv=run.cmd.argv, env=run.env, entry=run.entry,
                        criu=run.criu,
                        criu_version=criu.require_usable(run.criu, run.root / "criu-version",
                                                         identity(run.criu)),
@@ -230,7 +230,7 @@ def _die_of(sig: int) -> None:
         pass                          # then exit with 128+N
 
 
-def _stale(meta: Meta) -> str | None:
+def _inputs_changed(meta: Meta) -> str | None:
     """Why a checkpoint must not be restored although its key matches: the
     files its program read changed, or its working directory is gone."""
     cwd, files = meta.inputs_cwd, meta.input_files

@@ -60,7 +60,7 @@ CDS_AT_BASE = ["-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0"]
 CDS_AT_BASE_JDKS = range(14, 27)
 
 
-class Plan:
+class Start:
     """Everything a cold run needs to know, worked out by the launcher."""
 
     def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: Entry,
@@ -85,7 +85,7 @@ def pipe_resource(fd: int) -> str:
 
 
 class ColdRun:
-    def __init__(self, plan: Plan, report: Report, io: stdio.Stdio) -> None:
+    def __init__(self, plan: Start, report: Report, io: stdio.Stdio) -> None:
         self.plan = plan
         self.report = report
         self.io = io                       # fds 0-2 as the launcher prepared them

@@ -295,7 +295,7 @@ def cmd_prune(root: Path, args: argparse.Namespace) -> int:
     def stale(item: Item) -> str | None:
         return inventory.stale_reason(item, digests)
 
-    removals = prune.plan(_scan(root), time.time(), max_size=max_size, max_age=max_age,
+    removals = prune.removals(_scan(root), time.time(), max_size=max_size, max_age=max_age,
                           stale=stale)
     _save(digests)
     return _act(root, removals, args)

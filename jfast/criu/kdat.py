@@ -29,7 +29,7 @@ KDAT = "criu.kdat"
 HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kdat-hook.sh")
 
 
-class Plan:
+class Facts:
     """Where this boot's facts for this criu live, and the hook that keeps them."""
 
     def __init__(self, facts: str, hook: str) -> None:
@@ -56,8 +56,8 @@ def run_is_tmpfs() -> bool:
     return buf.f_type == TMPFS_MAGIC
 
 
-def plan(root: str, criu_identity: str) -> Plan | None:
-    """The plan for a restore, or None where CRIU caches the facts itself,
+def facts(root: str, criu_identity: str) -> Facts | None:
+    """Where a restore keeps the facts, or None where CRIU caches them itself,
     or where they cannot be kept (a read-only cache). Rootless criu keeps
     its facts in $XDG_RUNTIME_DIR by itself."""
     if os.geteuid() != 0 or run_is_tmpfs() or not os.access(HOOK, os.X_OK):
@@ -66,12 +66,12 @@ def plan(root: str, criu_identity: str) -> Plan | None:
         boot = f.read().strip()
     criu = sha256(criu_identity.encode()).hexdigest()[:16]
     folder = os.path.join(root, "criu")
-    facts = os.path.join(folder, f"{KDAT}.{boot}.{criu}")
-    if not os.path.exists(facts):
+    path = os.path.join(folder, f"{KDAT}.{boot}.{criu}")
+    if not os.path.exists(path):
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
             for name in os.listdir(folder):     # facts of other boots or criu builds
                 os.unlink(os.path.join(folder, name))
         except OSError:
             return None
-    return Plan(facts, HOOK)
+    return Facts(path, HOOK)

@@ -25,7 +25,7 @@ def tty_fd() -> int | None:
     return None
 
 
-def _plain(attrs: list) -> list:
+def _as_ints(attrs: list) -> list:
     """tcgetattr's answer as JSON-able ints."""
     *flags, cc = attrs
     return [*flags, [c if isinstance(c, int) else c[0] for c in cc]]
@@ -50,7 +50,7 @@ def settings() -> list | None:
     if fd is None:
         return None
     try:
-        return _plain(termios.tcgetattr(fd))
+        return _as_ints(termios.tcgetattr(fd))
     except termios.error:
         return None
 
@@ -82,12 +82,12 @@ class Adopted:
             if self.size is not None and fcntl.ioctl(
                     self.fd, termios.TIOCGWINSZ, b"\0" * 8) != self.size:
                 fcntl.ioctl(self.fd, termios.TIOCSWINSZ, self.size)
-            current = _plain(termios.tcgetattr(self.fd))
-            wanted = recorded or _plain(self.original)
+            current = _as_ints(termios.tcgetattr(self.fd))
+            wanted = recorded or _as_ints(self.original)
             if current != wanted:
                 termios.tcsetattr(self.fd, termios.TCSANOW, wanted)
                 current = wanted
-            if current != _plain(self.original):
+            if current != _as_ints(self.original):
                 self.applied = current
         except (OSError, TypeError, ValueError):
             self.applied = None
@@ -98,7 +98,7 @@ class Adopted:
         if self.applied is None or self.fd is None:
             return
         try:
-            if _plain(termios.tcgetattr(self.fd)) == self.applied:
+            if _as_ints(termios.tcgetattr(self.fd)) == self.applied:
                 termios.tcsetattr(self.fd, termios.TCSADRAIN, self.original)
         except termios.error:
             pass

@@ -52,7 +52,7 @@ class Removal:
     done: bool = False           # False until removed; stays False if in use
 
 
-def plan(items: list[Item], now: float, max_size: int | None = None,
+def removals(items: list[Item], now: float, max_size: int | None = None,
          max_age: float | None = None, stale=None) -> list[Removal]:
     """What to remove, in order: leftovers, entries that can never be used
     again (`stale(item)` says why), entries unused for longer than
@@ -146,8 +146,8 @@ def _delete(path: Path) -> None:
             pass
 
 
-def run(root: Path, removals: list[Removal]) -> None:
-    for r in removals:
+def run(root: Path, planned: list[Removal]) -> None:
+    for r in planned:
         r.done = remove(root, r.item)
 
 
@@ -183,10 +183,10 @@ def enforce_cap(root: Path, settings: Settings, made: str) -> str | None:
         warn(f"{e}; using the default {format_size(DEFAULT_CAP)}")
         limit = DEFAULT_CAP
     items = scan(root)
-    removals = plan(items, time.time(), max_size=limit)
-    run(root, removals)
+    planned = removals(items, time.time(), max_size=limit)
+    run(root, planned)
     tidy(root)
-    for r in removals:
+    for r in planned:
         if r.item.kind == "entry" and r.item.key == made and r.done:
             return (f"its {format_size(r.item.size)} are over JFAST_CACHE_MAX "
                     f"({format_size(limit or 0)})")

@@ -81,7 +81,7 @@ def _start(entry: Entry, meta: Meta, criu_path: str, io: Stdio, env: dict[str, s
            work, agent_fds: dict[int, int]) -> Sandbox:
     """A fresh sandbox in which criu has restored the program (stopped, if
     it has a private X server); FastPathUnavailable if criu could not."""
-    facts = kdat.plan(str(entry.root), meta.material["criu"])
+    facts = kdat.facts(str(entry.root), meta.material["criu"])
     virtual = meta.display.get("mode") == "virtual"
     argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta),
                              facts.hook if facts else None, leave_stopped=virtual)

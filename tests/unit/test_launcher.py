@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jfast.launcher import _stale
+from jfast.launcher import _inputs_changed
 from jfast.store.entry import Meta
 
 TOP = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def test_without_criu_the_program_runs_under_java_with_the_reason(tmp_path: Path
     assert (rep["outcome"], rep["reason"].split(":")[0]) == ("fallback", "criu not found")
 
 
-def test_a_checkpoint_is_stale_when_what_it_read_changed(tmp_path: Path):
+def test_a_checkpoint_is_inputs_changed_when_what_it_read_changed(tmp_path: Path):
     conf = tmp_path / "app.conf"
     conf.write_text("a")
     st = conf.stat()
@@ -62,7 +62,7 @@ def test_a_checkpoint_is_stale_when_what_it_read_changed(tmp_path: Path):
                          None]}
     meta = Meta({"inputs": {"cwd": str(tmp_path), "files": files}})
     os.chdir(tmp_path)
-    assert _stale(meta) is None
+    assert _inputs_changed(meta) is None
     conf.write_text("bb")
-    assert "app.conf" in _stale(meta)
-    assert "is gone" in _stale(Meta({"inputs": {"cwd": str(tmp_path / "gone"), "files": {}}}))
+    assert "app.conf" in _inputs_changed(meta)
+    assert "is gone" in _inputs_changed(Meta({"inputs": {"cwd": str(tmp_path / "gone"), "files": {}}}))

@@ -23,7 +23,7 @@ def test_plan_order_leftovers_stale_age_then_least_recently_used():
         _item("e", 100, now - 5),                      # its jar changed
         _item("p.x.pending", 7, now, kind="partial"),
     ]
-    plan = prune.plan(items, now, max_size=150, max_age=30 * 86400,
+    plan = prune.removals(items, now, max_size=150, max_age=30 * 86400,
                       stale=lambda i: "app.jar has changed" if i.key == "e" else None)
     got = [(r.item.name, r.reason.split(":")[0].split(" of ")[0]) for r in plan]
     assert got == [("p.x.pending", "a checkpoint that was never finished"),
@@ -35,15 +35,15 @@ def test_plan_order_leftovers_stale_age_then_least_recently_used():
 
 def test_plan_without_limits_removes_only_leftovers():
     items = [_item("a", 10 << 30, 0.0), _item("q.bad.1", 5, 0.0, kind="quarantined")]
-    assert [r.item.name for r in prune.plan(items, 1e9)] == ["q.bad.1"]
+    assert [r.item.name for r in prune.removals(items, 1e9)] == ["q.bad.1"]
 
 
 def test_a_class_list_waiting_for_its_second_run_is_kept_like_an_entry():
     now = 1_000_000.0
     items = [_item("a", 100, now - 10), _item("k.classes", 5, now - 20, kind="classes"),
              _item("o.classes", 5, now - 99 * 86400, kind="classes")]
-    assert prune.plan(items, now) == []
-    plan = prune.plan(items, now, max_size=102, max_age=30 * 86400)
+    assert prune.removals(items, now) == []
+    plan = prune.removals(items, now, max_size=102, max_age=30 * 86400)
     assert [(r.item.name, r.reason.split(" ")[0]) for r in plan] == [
         ("o.classes", "unused"), ("k.classes", "over")]
 
