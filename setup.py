@@ -13,8 +13,8 @@ HERE = Path(__file__).resolve().parent
 class BuildWithJars(build_py):
     def run(self):
         sys.path.insert(0, str(HERE))
-        from jfast.java import agentfiles
-        agentfiles.build(HERE / "jfast" / "data")
+        from jfast.java import agentbuild
+        agentbuild.build(HERE / "jfast" / "data")
         super().run()
 
 

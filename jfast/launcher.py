@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from jfast.criu import criu
 from jfast.display import display
@@ -83,9 +82,9 @@ class Run:
         # filled in by _prepare
         self.ready = ""
         self.criu = ""
-        self.root = Path()
+        self.root = ""
         self.agent = ""
-        self.native: Path | None = None
+        self.native: str | None = None
         self.screen: display.DisplayPlan | None = None
         self.material: dict = {}
         self.entry: Entry | None = None
@@ -125,7 +124,7 @@ def _prepare(run: Run) -> None:
     except OSError as e:
         raise FastPathUnavailable("cache directory unusable", f"{run.root}: {e.strerror}") from e
     from jfast.java import agentfiles
-    run.agent = str(agentfiles.locate("jfast-agent.jar"))
+    run.agent = agentfiles.locate("jfast-agent.jar")
     run.native = agentfiles.native_helper(run.java)
     if run.native is None:
         # Without it no restore can be made faithful: no chdir, no C
@@ -137,7 +136,7 @@ def _prepare(run: Run) -> None:
         raise FastPathUnavailable("jfast is installed under a path with a comma",
                                   f"{run.agent}: reinstall it elsewhere", lasting=True)
     run.screen = display.resolve(run.env, run.cmd, run.cwd,
-                                 str(run.root / "display-memo.json"), run.settings)
+                                 os.path.join(run.root, "display-memo.json"), run.settings)
     run.report.display = run.screen.mode
     digests = FileDigests(run.root)
     parts = key.Parts(cmd=run.cmd, java=run.java, criu_id=identity(run.criu),
@@ -199,7 +198,7 @@ def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool) -> int
 
     plan = warmup.Start(java=run.java, argv=run.cmd.argv, env=run.env, entry=run.entry,
                        criu=run.criu,
-                       criu_version=criu.require_usable(run.criu, run.root / "criu-version",
+                       criu_version=criu.require_usable(run.criu, os.path.join(run.root, "criu-version"),
                                                         identity(run.criu)),
                        agent_jar=run.agent, native=run.native, ready=run.ready,
                        material=run.material, display=run.screen, replace=replace)

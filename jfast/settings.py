@@ -10,7 +10,6 @@ store/prune.py the size limit) and names the fix when it is wrong.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 
 def _on(value: str | None) -> bool:
@@ -20,7 +19,7 @@ def _on(value: str | None) -> bool:
 class Settings:
     """The JFAST_* variables of one environment."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: dict[str, str]) -> None:      # or os.environ
         self.disabled = _on(env.get("JFAST_DISABLE"))          # behave exactly like java
         self.verbose = _on(env.get("JFAST_VERBOSE"))           # explain each step on stderr
         self.report = env.get("JFAST_REPORT") or None          # append a JSON line per run

@@ -27,7 +27,6 @@ import select
 import selectors
 import threading
 import time
-from pathlib import Path
 
 from jfast.cold import inputs, readypoints
 from jfast.criu import criu
@@ -64,7 +63,7 @@ class Start:
     """Everything a cold run needs to know, worked out by the launcher."""
 
     def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: Entry,
-                 criu: str, criu_version: str, agent_jar: str, native: Path,
+                 criu: str, criu_version: str, agent_jar: str, native: str,
                  ready: str, material: dict, display=None, replace: bool = False) -> None:
         self.java = java
         self.argv = argv               # the user's java arguments, unchanged
@@ -138,14 +137,14 @@ class ColdRun:
         opts = f"ev={EV_FD},cmd={CMD_FD},ready={plan.ready},record={plan.entry.classes}"
         if VERBOSE:
             opts += ",verbose=1"
-        if plan.entry.classes.exists() and not trust.problem(plan.entry.classes):
+        if os.path.exists(plan.entry.classes) and not trust.problem(plan.entry.classes):
             opts += f",preload={plan.entry.classes}"
         # A terminal gets no relay: the agent records what Java prints on it.
         ttys = "".join(str(f.fd) for f in io.program_side[1:] if f.kind == "tty")
         self.tee, self._tee_seen = None, 0
         if ttys:
-            self.tee = cache.scratch(plan.entry.root, "tee.") / "output"
-            self.tee.touch(mode=0o600)
+            self.tee = os.path.join(cache.scratch(plan.entry.root, "tee."), "output")
+            os.close(os.open(self.tee, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             opts += f",tee={self.tee},teefds={ttys}"
         env = plan.env
         # A JVMTI agent starts the Java one: -javaagent would turn off the CDS
@@ -203,7 +202,7 @@ class ColdRun:
         if closing is not None:
             closing.join()
         if self.tee is not None:
-            remove_tree(self.tee.parent)
+            remove_tree(os.path.dirname(self.tee))
 
     def _read_events(self) -> bool:
         """Read what the agent wrote into `_events`, a line each; False at EOF."""
@@ -311,7 +310,8 @@ class ColdRun:
             read_so_far = self._inputs()          # before criu's own opens
             self._termios = terminal.settings()   # what CRIU records too
             if self.tee is not None:           # the agent's whole copy so far: take what is new
-                copy = self.tee.read_bytes()
+                with open(self.tee, "rb") as f:
+                    copy = f.read()
                 replay.add_framed(self.output, copy[self._tee_seen:])
                 self._tee_seen = len(copy)
             self.output.settle()
@@ -477,7 +477,7 @@ class ColdRun:
             keyed = self.plan.material.get("files", {})     # covered by content
             class_dirs = [p for p in keyed if os.path.isdir(p)]
             files = self.inputs.snapshot(
-                [java_home(self.plan.java), str(self.plan.entry.root), str(agentfiles.DATA)],
+                [java_home(self.plan.java), self.plan.entry.root, agentfiles.DATA],
                 set(keyed), class_dirs)
         return {"cwd": os.getcwd(), "files": files}
 

@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
         if not argv or argv[0] == "--json":
             argv = ["list", *argv]             # `jfast cache` lists
         args = parser().parse_args(argv)
-        root = cache.cache_dir()
+        root = Path(cache.cache_dir())
         if root.exists():
             trust.check_root(root)
         if args.command in ("prune", "clear") and root.exists() and not args.dry_run:

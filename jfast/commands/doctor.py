@@ -150,7 +150,7 @@ def _agent() -> Check:
         return Check("agent", "fail", f"{agent}, without its native library (no C compiler "
                      "when it was built): no restore could be made faithful, so programs "
                      "run under java", "apt-get install gcc libc6-dev, then ./setup.sh install")
-    return Check("agent", "ok", f"{agent}, {native.name}")
+    return Check("agent", "ok", f"{agent}, {os.path.basename(native)}")
 
 
 def _jdk(java: str) -> Check:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from jfast.errors import FastPathUnavailable
 from jfast.linux.programs import run, which
@@ -48,13 +47,14 @@ def version(path: str) -> tuple[int, ...]:
     return int(m.group(1)), int(m.group(2))
 
 
-def require_usable(path: str, memo: Path | None = None, ident: str = "") -> str:
+def require_usable(path: str, memo: str | None = None, ident: str = "") -> str:
     """Check the version before making a checkpoint; returns it as text.
     `memo` remembers it for the binary `ident` (cache.identity), so that a
     cold run does not run `criu --version` (5-8 ms) for a criu it knows."""
     if memo is not None and ident:
         try:
-            known_ident, known = memo.read_text().split("\n")[:2]
+            with open(memo) as f:
+                known_ident, known = f.read().split("\n")[:2]
             if known_ident == ident:
                 return known
         except (OSError, ValueError):
@@ -75,17 +75,18 @@ def require_usable(path: str, memo: Path | None = None, ident: str = "") -> str:
     return text
 
 
-def log_tail(path: Path, lines: int = 3) -> str:
+def log_tail(path: str, lines: int = 3) -> str:
     """The last errors of a CRIU log, for the run report."""
     try:
-        text = path.read_text(errors="replace").splitlines()
+        with open(path, errors="replace") as f:
+            text = f.read().splitlines()
     except OSError:
         return "no log"
     errors = [ln.strip() for ln in text if "Error" in ln and "RLIMIT_NOFILE" not in ln]
     return " | ".join((errors or text)[-lines:])[:400]
 
 
-def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
+def dump(criu: str, init_pid: int, pid: int, images: str, work: str,
          externals: list[str]) -> None:
     """Checkpoint the tree rooted at `pid` (a PID inside the sandbox whose
     init has host PID `init_pid`), leaving it running. CRIU runs inside the
@@ -101,12 +102,12 @@ def dump(criu: str, init_pid: int, pid: int, images: Path, work: Path,
     # Images hold the program's secrets: 0600, not CRIU's 0644.
     code, err = run_inside(init_pid, argv, timeout=300, umask=0o077)
     if code != 0:
-        detail = log_tail(work / "dump.log")
+        detail = log_tail(os.path.join(work, "dump.log"))
         raise FastPathUnavailable("criu dump failed", err.strip()[:400] if detail == "no log"
                                   else detail)
 
 
-def restore_argv(criu: str, images: Path, work: Path, pidfile: Path,
+def restore_argv(criu: str, images: str, work: str, pidfile: str,
                  inherit: list[tuple[int, str]], hook: str | None = None,
                  leave_stopped: bool = False) -> list[str]:
     """The command the sandbox's init runs to restore: the restored program

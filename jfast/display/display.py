@@ -150,12 +150,11 @@ def opens_windows(cmd: JavaCommand, cwd: str, memo: str | None = None) -> bool:
     if ident not in known:
         known = dict(list(known.items())[-199:])      # a bounded memo
         known[ident] = _scan_main_class(cmd, cwd)
-        from pathlib import Path
 
         from jfast.linux.fs import atomic_write
 
         try:
-            atomic_write(Path(memo), json.dumps(known))
+            atomic_write(memo, json.dumps(known))
         except OSError:
             pass
     return bool(known[ident])

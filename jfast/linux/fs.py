@@ -7,7 +7,6 @@ modules (with bz2 and lzma) would cost it 3-6 ms to import."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 
 def identity(path: str, st: os.stat_result | None = None) -> str:
@@ -35,10 +34,11 @@ def fresh_name(prefix: str, suffix: str = "") -> str:
     return f"{prefix}{os.getpid()}.{os.urandom(6).hex()}{suffix}"
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
+def atomic_write(path: str, data: str | bytes) -> None:
     """Write `data` to `path` (0600) through a temporary file and a rename,
     so that readers see the old file or the new one, never half of it."""
-    tmp = path.parent / fresh_name(f".{path.name}.")
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, fresh_name(f".{name}."))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as f:
@@ -52,7 +52,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def remove_tree(path: Path) -> None:
+def remove_tree(path: str) -> None:
     """rm -rf, quietly. os.walk does not follow links: a link to a folder is
     unlinked."""
     for top, dirs, files in os.walk(path, topdown=False):

@@ -16,7 +16,6 @@ import struct
 import termios
 import threading
 import time
-from pathlib import Path
 
 from jfast.linux.procfs import reading
 
@@ -58,7 +57,7 @@ class Recording:
                 return
             time.sleep(0.002)
 
-    def save(self, path: Path) -> dict:
+    def save(self, path: str) -> dict:
         """Write the recording so far to `path` (the entry's output file,
         store/entry.py); its description for the manifest."""
         with self._lock:
@@ -69,7 +68,7 @@ class Recording:
             for fd, data in chunks:
                 f.write(_HEADER.pack(fd, len(data)))
                 f.write(data)
-        return {"file": path.name, "bytes": sum(len(d) for _, d in chunks)}
+        return {"file": os.path.basename(path), "bytes": sum(len(d) for _, d in chunks)}
 
 
 def add_framed(record: Recording, data: bytes) -> None:
@@ -107,11 +106,12 @@ def _drained(read_end: int, thread: threading.Thread) -> bool:
     return read_end in reading(os.getpid(), thread.native_id)
 
 
-def replay(path: Path) -> None:
+def replay(path: str) -> None:
     """Write a checkpoint's recorded output (its file at `path`) to our
     stdout and stderr."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError:
         return
     for fd, view in _frames(data):

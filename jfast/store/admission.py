@@ -10,6 +10,8 @@ restores again.
 
 from __future__ import annotations
 
+import os
+
 from jfast.errors import FastPathUnavailable
 from jfast.log import verbose
 from jfast.store import integrity, trust
@@ -27,7 +29,7 @@ def admit(entry: Entry) -> Meta | None:
         return None                      # a miss costs one stat and no lock
     entry.hold()
     try:
-        why = trust.problem(entry.dir) or trust.problem(entry.dir / META)
+        why = trust.problem(entry.dir) or trust.problem(os.path.join(entry.dir, META))
         if why:
             raise integrity.Refused(why)
         meta = entry.meta()

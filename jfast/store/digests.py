@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 from jfast.linux.fs import atomic_write, identity
 from jfast.linux.sha256 import sha256
@@ -19,13 +18,14 @@ MEMO = "memo.json"
 class FileDigests:
     """sha256 of files, remembered by identity across runs."""
 
-    def __init__(self, root: Path) -> None:
-        self.path = root / MEMO
+    def __init__(self, root: str) -> None:
+        self.path = os.path.join(root, MEMO)
         try:
             # A memo another user could write could pass a changed jar as unchanged.
             if trust.problem(self.path):
                 raise ValueError(self.path)
-            self.memo: dict[str, dict] = json.loads(self.path.read_text())
+            with open(self.path) as f:
+                self.memo: dict[str, dict] = json.load(f)
             if not isinstance(self.memo, dict):
                 raise ValueError(self.path)
         except (OSError, ValueError):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 
 from jfast.errors import JfastError
 from jfast.linux.fs import atomic_write, fresh_name, remove_tree
@@ -181,33 +180,34 @@ OUTPUT = "output"     # the entry's file of early output (sandbox/replay.py)
 class Entry:
     """One checkpoint in the store, present or not."""
 
-    def __init__(self, root: Path, key: str) -> None:
-        self.root = root
+    def __init__(self, root: str, key: str) -> None:
+        self.root = str(root)
         self.key = key
         self._held: locks.Lock | None = None      # the shared lock while restoring
 
     @property
-    def dir(self) -> Path:
-        return self.root / "entries" / self.key
+    def dir(self) -> str:
+        return os.path.join(self.root, "entries", self.key)
 
     @property
-    def images(self) -> Path:
-        return self.dir / "images"
+    def images(self) -> str:
+        return os.path.join(self.dir, "images")
 
     @property
-    def output(self) -> Path:
+    def output(self) -> str:
         """What the program printed before its checkpoint (sandbox/replay.py)."""
-        return self.dir / OUTPUT
+        return os.path.join(self.dir, OUTPUT)
 
     @property
-    def classes(self) -> Path:
+    def classes(self) -> str:
         """Classes the program loaded on its first run, preloaded next time."""
-        return self.root / "entries" / f"{self.key}.classes"
+        return os.path.join(self.root, "entries", f"{self.key}.classes")
 
     def meta(self) -> Meta | None:
         """The manifest; None when there is no entry; BadEntry when it is damaged."""
         try:
-            text = (self.dir / META).read_text()
+            with open(os.path.join(self.dir, META)) as f:
+                text = f.read()
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as e:
@@ -215,13 +215,13 @@ class Entry:
         return Meta.parse(text, self.key)
 
     def published(self) -> bool:
-        return (self.dir / META).exists()
+        return os.path.exists(os.path.join(self.dir, META))
 
     def restamp(self, meta: Meta) -> None:
         """The image files' digests held though their stamps moved: remember
         the new stamps, so the next restore is cheap again."""
         meta.raw["image_stamps"] = integrity.stamps(self.images)
-        _write(self.dir / META, meta.raw)
+        _write(os.path.join(self.dir, META), meta.raw)
 
     def hold(self) -> None:
         """Hold the entry's shared lock: while a run restores from it, no
@@ -239,7 +239,7 @@ class Entry:
         self.release()
         with self.lock():
             try:
-                os.rename(self.dir, self.dir.with_name(f"{self.key}.bad.{os.getpid()}"))
+                os.rename(self.dir, f"{self.dir}.bad.{os.getpid()}")
             except OSError:
                 pass
 
@@ -251,8 +251,8 @@ class Entry:
         mtime is the last use. One O_APPEND write: cheap, and safe when
         several runs restore at once."""
         try:
-            fd = os.open(self.dir / "used", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
-                         0o600)
+            fd = os.open(os.path.join(self.dir, "used"),
+                         os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 os.write(fd, b".")
             finally:
@@ -266,11 +266,11 @@ class Pending:
 
     def __init__(self, entry: Entry) -> None:
         self.entry = entry
-        self.dir = entry.root / "entries" / fresh_name(f"{entry.key}.", ".pending")
-        self.dir.mkdir(mode=0o700)
-        self.images = self.dir / "images"
-        self.images.mkdir(mode=0o700)
-        self.output = self.dir / OUTPUT
+        self.dir = os.path.join(entry.root, "entries", fresh_name(f"{entry.key}.", ".pending"))
+        os.mkdir(self.dir, mode=0o700)
+        self.images = os.path.join(self.dir, "images")
+        os.mkdir(self.images, mode=0o700)
+        self.output = os.path.join(self.dir, OUTPUT)
 
     def publish(self, fields: dict) -> None:
         """Seal the images (modes, digests, stamps), write the manifest from
@@ -279,11 +279,11 @@ class Pending:
         from jfast.java.jdk import jdk_release
         meta.setdefault("jdk", jdk_release(meta["java"]))
         Meta(meta)._check_parts()       # what a restore will rely on
-        _write(self.dir / META, meta)
+        _write(os.path.join(self.dir, META), meta)
         with self.entry.lock():
             old = None
-            if self.entry.dir.exists():
-                old = self.entry.dir.with_name(f"{self.entry.key}.old.{os.getpid()}")
+            if os.path.exists(self.entry.dir):
+                old = f"{self.entry.dir}.old.{os.getpid()}"
                 os.rename(self.entry.dir, old)
             os.rename(self.dir, self.entry.dir)
         if old is not None:
@@ -293,5 +293,5 @@ class Pending:
         remove_tree(self.dir)
 
 
-def _write(path: Path, meta: dict) -> None:
+def _write(path: str, meta: dict) -> None:
     atomic_write(path, json.dumps(meta, indent=1, sort_keys=True))

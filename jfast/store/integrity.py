@@ -21,7 +21,6 @@ for a block); file systems with checksums (btrfs, zfs) catch that.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from jfast.errors import JfastError
 from jfast.store import trust
@@ -29,7 +28,7 @@ from jfast.store import trust
 HASH = "sha256"
 
 
-def digest(path: Path | str, algorithm: str = HASH) -> str:
+def digest(path: str, algorithm: str = HASH) -> str:
     """A file's content digest, read in 1 MiB steps."""
     import hashlib  # not on a restore's way: it loads OpenSSL (jfast/linux/sha256.py)
 
@@ -44,20 +43,20 @@ def _stamp(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def stamps(images: Path) -> dict[str, list[int]]:
+def stamps(images: str) -> dict[str, list[int]]:
     return {e.name: _stamp(e.stat(follow_symlinks=False)) for e in os.scandir(images)}
 
 
-def seal(entry_dir: Path) -> dict:
+def seal(entry_dir: str) -> dict:
     """Make a finished dump private (dirs 0700, files 0600), hash its images
     and stamp them: the manifest fields for meta.json."""
     for dirpath, dirnames, filenames in os.walk(entry_dir):
         os.chmod(dirpath, 0o700)
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o600)
-    images = entry_dir / "images"
+    images = os.path.join(entry_dir, "images")
     names = sorted(os.listdir(images))
-    digests = {name: digest(images / name) for name in names}
+    digests = {name: digest(os.path.join(images, name)) for name in names}
     st = stamps(images)                 # after the chmods: they move the ctime
     return {
         "image_hash": HASH,
@@ -72,7 +71,7 @@ class Refused(JfastError):
     """An image file another user could have written."""
 
 
-def quick_check(images: Path, meta: dict) -> tuple[str | None, bool]:
+def quick_check(images: str, meta: dict) -> tuple[str | None, bool]:
     """(damage, moved) from a stat per file: damage says why the files do
     not match the manifest (missing, truncated, extra); moved is True when
     they match in size but a stamp changed, so the digests must be checked.
@@ -87,7 +86,7 @@ def quick_check(images: Path, meta: dict) -> tuple[str | None, bool]:
     except OSError as e:
         return f"images unreadable: {e.strerror}", False
     for st_name, st in found.items():
-        why = trust.problem(images / st_name, st)
+        why = trust.problem(os.path.join(images, st_name), st)
         if why:
             raise Refused(why)
     moved = False
@@ -104,12 +103,12 @@ def quick_check(images: Path, meta: dict) -> tuple[str | None, bool]:
     return None, moved
 
 
-def verify(images: Path, meta: dict) -> str | None:
+def verify(images: str, meta: dict) -> str | None:
     """Check every file against its digest: why it does not match, or None."""
     algorithm = meta.get("image_hash", HASH)
     for name, want in sorted(meta["image_digests"].items()):
         try:
-            got = digest(images / name, algorithm)
+            got = digest(os.path.join(images, name), algorithm)
         except (OSError, ValueError) as e:
             return f"image file {name} unreadable: {e}"
         if got != want:

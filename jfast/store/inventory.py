@@ -96,8 +96,9 @@ def _entry(root: Path, name: str, path: Path) -> Item:
     return item
 
 
-def scan(root: Path, now: float | None = None) -> list[Item]:
+def scan(root: Path | str, now: float | None = None) -> list[Item]:
     """Entries and leftovers, entries first, each group by key."""
+    root = Path(root)
     now = time.time() if now is None else now
     try:
         names = sorted(os.listdir(root / "entries"))
@@ -155,8 +156,8 @@ def stale_reason(item: Item, digests: FileDigests) -> str | None:
         if identity(path) != ident:
             return f"{what} {path} has changed"
     from jfast.java import agentfiles
-    agent = agentfiles.DATA / "jfast-agent.jar"
-    if agent.exists() and agentfiles.agent_identity(digests.digest, agent) != m.get("agent"):
+    agent = os.path.join(agentfiles.DATA, "jfast-agent.jar")
+    if os.path.exists(agent) and agentfiles.agent_identity(digests.digest, agent) != m.get("agent"):
         return "made with another jfast agent"
     home = java_home(m["java"].split("|")[0])
     if digests.digest(os.path.join(home, "release")) != m.get("jdk_release"):

@@ -19,11 +19,10 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-from pathlib import Path
 
 
 class Lock:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
         self.fd: int | None = None
 
@@ -82,15 +81,15 @@ class Lock:
         self.release()
 
 
-def entry_lock(root: Path, key: str) -> Lock:
-    return Lock(root / "locks" / f"{key}.lock")
+def entry_lock(root: str, key: str) -> Lock:
+    return Lock(os.path.join(root, "locks", f"{key}.lock"))
 
 
-def make_lock(root: Path, key: str) -> Lock:
-    return Lock(root / "locks" / f"{key}.make")
+def make_lock(root: str, key: str) -> Lock:
+    return Lock(os.path.join(root, "locks", f"{key}.make"))
 
 
-def claim(root: Path, key: str) -> Lock | None:
+def claim(root: str, key: str) -> Lock | None:
     """The right to make `key`'s checkpoint, or None if another run has it."""
     lock = make_lock(root, key)
     return lock if lock.acquire(blocking=False) else None

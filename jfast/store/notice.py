@@ -12,9 +12,9 @@ from jfast.store import cache
 
 def once(message: str) -> None:
     try:
-        folder = cache.cache_dir() / "notices"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        marker = folder / sha256(message.encode()).hexdigest()[:16]
+        folder = os.path.join(cache.cache_dir(), "notices")
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        marker = os.path.join(folder, sha256(message.encode()).hexdigest()[:16])
         os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         return

@@ -93,8 +93,9 @@ def _days(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days" if seconds >= 86400 else f"{seconds / 3600:.1f} h"
 
 
-def remove(root: Path, item: Item) -> bool:
+def remove(root: Path | str, item: Item) -> bool:
     """Remove one item; False when it is in use (nothing was touched)."""
+    root = Path(root)
     if item.kind in ("entry", "partial") and "." not in item.name:
         lock = locks.entry_lock(root, item.key)
     elif item.kind == "partial":
@@ -146,14 +147,16 @@ def _delete(path: Path) -> None:
             pass
 
 
-def run(root: Path, planned: list[Removal]) -> None:
+def run(root: Path | str, planned: list[Removal]) -> None:
+    root = Path(root)
     for r in planned:
         r.done = remove(root, r.item)
 
 
-def tidy(root: Path) -> None:
+def tidy(root: Path | str) -> None:
     """Drop lock files no entry needs and remembered digests of files that
     changed or went away (both only grow otherwise)."""
+    root = Path(root)
     names = set(os.listdir(root / "entries"))
     pending = {n.partition(".")[0] for n in names if n.endswith(".pending")}
     for name in os.listdir(root / "locks"):
@@ -173,10 +176,11 @@ def tidy(root: Path) -> None:
         atomic_write(memo, json.dumps(kept))
 
 
-def enforce_cap(root: Path, settings: Settings, made: str) -> str | None:
+def enforce_cap(root: Path | str, settings: Settings, made: str) -> str | None:
     """After a new checkpoint: evict least recently used entries (and
     leftovers) until the cache fits JFAST_CACHE_MAX. Returns why the new
     entry itself had to go, when it alone is over the limit."""
+    root = Path(root)
     try:
         limit = cap(settings)
     except BadSetting as e:

@@ -14,14 +14,13 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from jfast.linux.fs import atomic_write
 from jfast.linux.procfs import children
 
 
-def run_dir(root: Path) -> Path:
-    return root / "run"
+def run_dir(root: str) -> str:
+    return os.path.join(root, "run")
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -34,14 +33,14 @@ def _start_ticks(pid: int) -> str | None:
         return None
 
 
-def register(root: Path, info: dict) -> Path | None:
+def register(root: str, info: dict) -> str | None:
     """Record this process's run; returns the file to pass to `unregister`."""
     pid = os.getpid()
     record = {**info, "pid": pid, "start": _start_ticks(pid), "since": time.time()}
     d = run_dir(root)
-    path = d / f"{pid}.json"
+    path = os.path.join(d, f"{pid}.json")
     try:
-        d.mkdir(mode=0o700, exist_ok=True)
+        os.makedirs(d, mode=0o700, exist_ok=True)
         atomic_write(path, json.dumps(record))
     except OSError:
         return None               # ps will not see this run; the run itself goes on
@@ -49,7 +48,7 @@ def register(root: Path, info: dict) -> Path | None:
 
 
 @contextmanager
-def registered(root: Path, run: str, key: str, argv: list[str], shown: dict):
+def registered(root: str, run: str, key: str, argv: list[str], shown: dict):
     """Listed for `jfast ps` while the block runs (`run`: started|restored)."""
     path = register(root, {**shown, "run": run, "key": key, "command": " ".join(argv)})
     try:
@@ -58,15 +57,15 @@ def registered(root: Path, run: str, key: str, argv: list[str], shown: dict):
         unregister(path)
 
 
-def unregister(path: Path | None) -> None:
+def unregister(path: str | None) -> None:
     if path is not None:
         try:
-            path.unlink()
+            os.unlink(path)
         except OSError:
             pass
 
 
-def live(root: Path) -> list[dict]:
+def live(root: str) -> list[dict]:
     """Records of the runs whose jfast process is still alive, oldest first."""
     out = []
     d = run_dir(root)
@@ -77,9 +76,10 @@ def live(root: Path) -> list[dict]:
     for name in names:
         if not name.endswith(".json"):
             continue
-        path = d / name
+        path = os.path.join(d, name)
         try:
-            record = json.loads(path.read_text())
+            with open(path) as f:
+                record = json.load(f)
         except (OSError, ValueError):
             continue
         if _start_ticks(record.get("pid", -1)) != record.get("start"):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import pwd
 import stat
-from pathlib import Path
 
 from jfast.errors import FastPathUnavailable
 from jfast.log import warn
@@ -31,7 +30,7 @@ def owner_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def problem(path: Path | str, st: os.stat_result | None = None,
+def problem(path: str, st: os.stat_result | None = None,
             parent: bool = False) -> str | None:
     """Why `path` could have been written by another user, or None."""
     try:
@@ -48,17 +47,17 @@ def problem(path: Path | str, st: os.stat_result | None = None,
     return None
 
 
-def check_root(root: Path) -> None:
+def check_root(root: str) -> None:
     """Raise (after a warning on stderr) when the cache directory or a
     directory above it is not safe; tighten a directory of ours that is
     merely readable by others."""
-    real = Path(os.path.realpath(root))
-    for parent in reversed(real.parents):
+    real = os.path.realpath(root)
+    for parent in _above(real):
         why = problem(parent, parent=True)
         if why:
             refuse(why, "set JFAST_CACHE_DIR to a directory of your own")
     for sub in ("", "entries", "locks", "work"):
-        path = real / sub
+        path = os.path.join(real, sub) if sub else real
         why = problem(path)
         if why:
             refuse(why, f"set JFAST_CACHE_DIR to a directory of your own, or "
@@ -66,7 +65,16 @@ def check_root(root: Path) -> None:
         _tighten(path, 0o700)
 
 
-def _tighten(path: Path, mode: int) -> None:
+def _above(path: str) -> list[str]:
+    """The folders above an absolute `path`, from / down."""
+    out = []
+    while (parent := os.path.dirname(path)) != path:
+        out.append(parent)
+        path = parent
+    return out[::-1]
+
+
+def _tighten(path: str, mode: int) -> None:
     """Images are secrets: a directory of ours should not even be readable."""
     try:
         if os.lstat(path).st_mode & 0o777 != mode:

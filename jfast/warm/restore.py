@@ -83,12 +83,13 @@ def _start(entry: Entry, meta: Meta, criu_path: str, io: Stdio, env: dict[str, s
     it has a private X server); FastPathUnavailable if criu could not."""
     facts = kdat.facts(str(entry.root), meta.material["criu"])
     virtual = meta.display.get("mode") == "virtual"
-    argv = criu.restore_argv(criu_path, entry.images, work, work / "pid", inherit_list(meta),
+    pidfile = os.path.join(work, "pid")
+    argv = criu.restore_argv(criu_path, entry.images, work, pidfile, inherit_list(meta),
                              facts.hook if facts else None, leave_stopped=virtual)
     criu_env = {**env, "JFAST_KDAT": facts.facts} if facts else env
     try:
         sb = Sandbox(Spawn(argv=argv, env=criu_env, fds={**io.fds, **agent_fds},
-                           restore_pidfile=str(work / "pid"),
+                           restore_pidfile=pidfile,
                            run_facts=(facts.load() or b"") if facts else None,
                            private_x11=virtual))
     finally:
@@ -98,7 +99,7 @@ def _start(entry: Entry, meta: Meta, criu_path: str, io: Stdio, env: dict[str, s
     entry.release()          # CRIU has read the images (admission.py took the lock)
     if state != "restored":
         sb.wait()
-        reason = criu.log_tail(work / "restore.log") if "criu" in detail else detail
+        reason = criu.log_tail(os.path.join(work, "restore.log")) if "criu" in detail else detail
         raise FastPathUnavailable("restore failed", reason)
     return sb
 

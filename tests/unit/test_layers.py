@@ -80,10 +80,12 @@ def test_no_import_runs_back_up():
 
 # What a restored run may import, beyond the interpreter's own start-up: the
 # restore path's budget (docs/architecture.md, "The restore path"). hashlib
-# (OpenSSL, 3 ms), shutil and tempfile (bz2, lzma: 3-6 ms), subprocess and
-# platformdirs are what a first run needs, never a restore.
+# (OpenSSL, 3 ms), shutil and tempfile (bz2, lzma: 3-6 ms), pathlib (urllib.parse
+# and ipaddress: 4-5 ms), subprocess and platformdirs are what a first run
+# needs, never a restore.
 FORBIDDEN_ON_RESTORE = {"hashlib", "shutil", "tempfile", "subprocess", "platformdirs",
-                        "dataclasses", "psutil", "filelock", "jfast.cold", "jfast.commands"}
+                        "dataclasses", "pathlib", "urllib", "psutil", "filelock",
+                        "jfast.cold", "jfast.commands"}
 
 
 def test_the_restore_path_imports_nothing_it_must_not():

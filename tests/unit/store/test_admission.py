@@ -27,12 +27,12 @@ def test_a_whole_entry_is_admitted_under_its_shared_lock(tmp_path: Path):
 def test_a_damaged_entry_is_set_aside(tmp_path: Path, damage: str):
     entry = published(tmp_path)
     if damage == "manifest":
-        (entry.dir / "meta.json").write_text("[]")
+        (Path(entry.dir) / "meta.json").write_text("[]")
     elif damage == "image":
-        (entry.images / "core-1000.img").write_bytes(b"")
+        (Path(entry.images) / "core-1000.img").write_bytes(b"")
     else:
-        (entry.images / "stray.img").write_bytes(b"x")
-        (entry.images / "stray.img").chmod(0o600)
+        (Path(entry.images) / "stray.img").write_bytes(b"x")
+        (Path(entry.images) / "stray.img").chmod(0o600)
     with pytest.raises(SetAside, match="checkpoint damaged"):
         admit(entry)
-    assert not entry.dir.exists()
+    assert not Path(entry.dir).exists()

@@ -22,5 +22,5 @@ def test_the_default_cache_is_where_platformdirs_puts_it(monkeypatch, xdg, home)
             monkeypatch.delenv(name, raising=False)
         else:
             monkeypatch.setenv(name, value)
-    assert cache.cache_dir(Settings(os.environ)) == Path(platformdirs.user_cache_dir(
+    assert Path(cache.cache_dir(Settings(os.environ))) == Path(platformdirs.user_cache_dir(
         "jfast", appauthor=False))

@@ -25,8 +25,8 @@ def published(tmp_path: Path, key: str = "k1", **over) -> Entry:
     (tmp_path / "locks").mkdir(exist_ok=True)
     entry = Entry(tmp_path, key)
     pending = Pending(entry)
-    (pending.images / "core-1000.img").write_bytes(b"core")
-    pending.output.write_bytes(b"")
+    (Path(pending.images) / "core-1000.img").write_bytes(b"core")
+    Path(pending.output).write_bytes(b"")
     pending.publish(fields(key, **over))
     return entry
 
@@ -36,7 +36,7 @@ def test_a_published_entry_reads_back_with_its_fields(tmp_path: Path):
     meta = entry.meta()
     assert (meta.key, meta.ready_point, meta.plain, meta.inputs_cwd) == ("k1", "main", None, "/")
     assert meta.raw["format"] == FORMAT and meta.raw["image_files"] == {"core-1000.img": 4}
-    assert entry.output.exists() and meta.output == {"file": "output", "bytes": 0}
+    assert Path(entry.output).exists() and meta.output == {"file": "output", "bytes": 0}
     assert Entry(tmp_path, "other").meta() is None
 
 
@@ -48,7 +48,7 @@ def test_a_published_entry_reads_back_with_its_fields(tmp_path: Path):
 ])
 def test_a_manifest_that_is_no_object_is_bad(tmp_path: Path, text: str, why: str):
     entry = published(tmp_path)
-    (entry.dir / "meta.json").write_text(text)
+    (Path(entry.dir) / "meta.json").write_text(text)
     with pytest.raises(BadEntry, match=why):
         entry.meta()
 
@@ -67,9 +67,9 @@ def test_a_manifest_that_is_no_object_is_bad(tmp_path: Path, text: str, why: str
 ])
 def test_a_manifest_of_the_wrong_shape_is_bad(tmp_path: Path, change, why: str):
     entry = published(tmp_path)
-    raw = json.loads((entry.dir / "meta.json").read_text())
+    raw = json.loads((Path(entry.dir) / "meta.json").read_text())
     change(raw)
-    (entry.dir / "meta.json").write_text(json.dumps(raw))
+    (Path(entry.dir) / "meta.json").write_text(json.dumps(raw))
     with pytest.raises(BadEntry, match=why):
         entry.meta()
 
@@ -91,7 +91,7 @@ def test_quarantine_and_touch(tmp_path: Path):
     entry = published(tmp_path)
     entry.touch()
     entry.touch()
-    assert (entry.dir / "used").read_bytes() == b".."
+    assert (Path(entry.dir) / "used").read_bytes() == b".."
     entry.quarantine()
-    assert not entry.dir.exists() and entry.meta() is None
+    assert not Path(entry.dir).exists() and entry.meta() is None
     assert [p.name.split(".")[1] for p in (tmp_path / "entries").iterdir()] == ["bad"]

@@ -32,5 +32,5 @@ def test_a_lock_file_removed_under_a_waiter_is_taken_afresh(tmp_path: Path):
     old_fd = os.open(waiter.path, os.O_RDONLY)      # the waiter opened the old file...
     holder.remove()                                 # ...which its holder then unlinked
     assert waiter.acquire(blocking=False)
-    assert os.fstat(waiter.fd).st_ino == waiter.path.stat().st_ino != os.fstat(old_fd).st_ino
+    assert os.fstat(waiter.fd).st_ino == os.stat(waiter.path).st_ino != os.fstat(old_fd).st_ino
     os.close(old_fd)

@@ -18,7 +18,7 @@ def test_a_run_is_listed_while_it_runs(tmp_path: Path):
 
 
 def test_the_record_of_a_run_that_is_gone_is_dropped(tmp_path: Path):
-    runs.run_dir(tmp_path).mkdir()
-    stale = runs.run_dir(tmp_path) / "999999.json"
+    Path(runs.run_dir(tmp_path)).mkdir()
+    stale = Path(runs.run_dir(tmp_path)) / "999999.json"
     stale.write_text(json.dumps({"pid": 999999, "start": "1"}))
     assert runs.live(tmp_path) == [] and not stale.exists()
