@@ -54,10 +54,8 @@ def run() -> None:
     if sys.getprofile() is None and sys.gettrace() is None and (
             threading is None or all(t.daemon or t is threading.main_thread()
                                      for t in threading.enumerate())):
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (OSError, ValueError):
+        from jfast.log import flush
+        if not flush():
             sys.exit(code)          # and let Python say what went wrong
         os._exit(code)
     sys.exit(code)

@@ -20,7 +20,7 @@ from jfast.java import cmdline
 from jfast.java.jdk import find_java
 from jfast.java.protocol import ready_mode
 from jfast.linux.fs import identity
-from jfast.log import verbose, warn
+from jfast.log import flush, verbose, warn
 from jfast.report import Report
 from jfast.sandbox import stdio, userns
 from jfast.settings import Settings
@@ -40,7 +40,11 @@ def main(argv: list[str]) -> int:
         return e.exit_code
     if settings.disabled:
         return _exec_java(java, argv, env, report, "passthrough", "JFAST_DISABLE is set")
-    cwd = os.getcwd()
+    try:
+        cwd = os.getcwd()
+    except OSError as e:          # deleted under the caller: java says what it says
+        return _exec_java(java, argv, env, report, "passthrough",
+                          f"no working directory: {e.strerror}")
     try:
         cmd = cmdline.parse(argv, env, cwd)
     except cmdline.ArgfileError as e:
@@ -217,13 +221,13 @@ def _die_of(sig: int) -> None:
     wait status it would see for java (a shell then reports 128+N)."""
     import resource
     import signal
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush()
     try:
         _, hard = resource.getrlimit(resource.RLIMIT_CORE)
         resource.setrlimit(resource.RLIMIT_CORE, (0, hard))   # no core of jfast itself
-        signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):       # these have no handler
+            signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
         os.kill(os.getpid(), sig)
     except (OSError, ValueError):
         pass                          # then exit with 128+N
@@ -250,8 +254,7 @@ def _exec_java(java: str, argv: list[str], env: dict[str, str], report: Report,
     if outcome == "fallback":
         verbose(f"starting java normally: {reason}")
     report.write()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush()
     try:
         os.execve(java, [java, *argv], env)
     except OSError as e:

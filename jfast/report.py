@@ -51,7 +51,9 @@ class Report:
         line = json.dumps({k: getattr(self, k) for k in self.FIELDS}, sort_keys=True) + "\n"
         try:
             # One write() on an O_APPEND fd keeps concurrent runs' lines whole.
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            # Not through a link: in a shared sticky folder another user's
+            # planted one would have us append to a file of theirs.
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             try:
                 os.write(fd, line.encode())
             finally:

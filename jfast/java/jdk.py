@@ -28,11 +28,22 @@ def _usable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK) and not _is_jfast(path)
 
 
+def _is_java(path: str) -> bool:
+    """A JDK's or JRE's bin/java: named java, in a home with a `release` file
+    or the runtime's modules (not, say, /bin/echo, which would print jfast's
+    own JVM options)."""
+    real = os.path.realpath(path)
+    home = java_home(real)
+    return os.path.basename(real) == "java" and (
+        os.path.isfile(os.path.join(home, "release"))
+        or os.path.isfile(os.path.join(home, "lib", "modules")))
+
+
 def find_java(env: dict[str, str], settings: Settings | None = None) -> str:
     """The real java for this environment (`settings` default to its own)."""
     explicit = (settings or Settings(env)).java
     if explicit:
-        if not _usable(explicit):
+        if not (_usable(explicit) and _is_java(explicit)):
             raise JfastError(f"JFAST_JAVA={explicit} is not a java executable: point it at "
                              "a JDK's bin/java", 127)
         return explicit

@@ -66,3 +66,53 @@ def test_a_checkpoint_is_inputs_changed_when_what_it_read_changed(tmp_path: Path
     conf.write_text("bb")
     assert "app.conf" in _inputs_changed(meta)
     assert "is gone" in _inputs_changed(Meta({"inputs": {"cwd": str(tmp_path / "gone"), "files": {}}}))
+
+
+# -- callers java handles, and so must jfast (issue: odd callers) ---------------
+
+def sh(tmp_path: Path, script: str, **env: str) -> subprocess.CompletedProcess:
+    """`script` in sh, with $JFAST the jfast command and a stand-in java."""
+    java = fake_java(tmp_path)
+    return subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, env={"PATH": os.defpath, "JFAST_JAVA": str(java),
+                                           "JFAST": f"{sys.executable} {TOP / 'bin' / 'jfast'}",
+                                           "JFAST_CACHE_DIR": str(tmp_path / "cache"), **env})
+
+
+def test_closed_stdout_or_stderr_still_runs_the_program(tmp_path: Path):
+    """As daemons and cron jobs run it (`>&-`): the program runs, and the
+    status is its own."""
+    for redirect in (">&-", "2>&-", ">&- 2>&-"):
+        for args, env in (("-version", {}), ("-cp . App", {"JFAST_DISABLE": "1"})):
+            run = sh(tmp_path, f"$JFAST {args} {redirect}; echo status=$?", **env)
+            assert "Traceback" not in run.stderr, (redirect, args, run.stderr)
+            assert run.stdout.endswith("status=3\n"), (redirect, args, run.stdout)
+
+
+def test_a_deleted_working_directory_is_javas_to_report(tmp_path: Path):
+    run = sh(tmp_path, "mkdir gone && cd gone && rmdir ../gone && $JFAST -cp . App; "
+                       "echo status=$?")
+    assert "Traceback" not in run.stderr, run.stderr
+    assert run.stdout.endswith("java -cp . App\nstatus=3\n"), run.stdout
+
+
+def test_jfast_java_must_be_a_java(tmp_path: Path):
+    run = sh(tmp_path, "$JFAST -cp . App; echo status=$?", JFAST_JAVA="/bin/echo")
+    assert run.stdout == "status=127\n"
+    assert "JFAST_JAVA=/bin/echo is not a java" in run.stderr and "-agentpath" not in run.stdout
+
+
+def test_a_program_killed_by_sigkill_kills_jfast_the_same_way():
+    code = ("import os, sys; sys.path.insert(0, %r); from jfast.launcher import _die_of; "
+            "_die_of(9); sys.exit(5)" % str(TOP))
+    run = subprocess.run([sys.executable, "-c", code])
+    assert run.returncode == -9
+
+
+def test_the_report_is_not_written_through_a_symbolic_link(tmp_path: Path):
+    victim = tmp_path / "victim"
+    victim.write_text("theirs\n")
+    (tmp_path / "report.jsonl").symlink_to(victim)
+    run = sh(tmp_path, "$JFAST -version; echo status=$?",
+             JFAST_REPORT=str(tmp_path / "report.jsonl"))
+    assert run.stdout.endswith("status=3\n") and victim.read_text() == "theirs\n"
