@@ -251,6 +251,7 @@ def _exec_java(java: str, argv: list[str], env: dict[str, str], report: Report,
     """Become the real java: the same arguments, environment and fds."""
     report.outcome = outcome
     report.reason = reason
+    report.display = None         # java runs it as it is: no display of jfast's
     if outcome == "fallback":
         verbose(f"starting java normally: {reason}")
     report.write()

@@ -197,6 +197,12 @@ class ColdRun:
             self.remember_plain(self._plain)
         self._publish_wait()
         self.io.finish()
+        os.set_blocking(self.ev_r, False)     # the agent's last words (its exit hook)
+        try:
+            while self._read_events():
+                pass
+        except OSError:
+            pass
         os.close(self.ev_r)
         os.close(self.cmd_w)
         if closing is not None:
@@ -212,6 +218,8 @@ class ColdRun:
         for line in (ln.decode(errors="replace").strip() for ln in lines):
             if line.startswith("prepared "):
                 self._prepared = line.partition(" ")[2]
+            elif line.startswith("log "):
+                verbose(f"agent: {line[4:]}")
             else:
                 self._events.append(line)
         return bool(chunk)

@@ -1,4 +1,4 @@
-"""`jfast cache list|info|prune|clear`: see and manage the checkpoint cache."""
+"""`jfast cache list|info|remove|prune|clear`: see and manage the checkpoint cache."""
 
 from __future__ import annotations
 
@@ -36,17 +36,18 @@ $JFAST_CACHE_MAX (default 4G; `off` for no limit).
          "image_bytes", "image_files", "digests" ("ok" or why not), "files"
          [{"path", "status": "unchanged"|"changed"|"gone"}], "material" (the
          key), "path" (the entry's directory)
-  prune, clear
-         {"dry_run", "removed": [REMOVAL], "in_use": [REMOVAL], "freed_bytes",
-          "kept_entries", "kept_bytes"}
+  remove, prune, clear
+         {"dry_run", "removed": [REMOVAL], "in_use": [REMOVAL],
+          "failed": [REMOVAL], "freed_bytes", "kept_entries", "kept_bytes"}
          REMOVAL = {"name", "key", "kind", "program", "size_bytes", "reason"}
 
 exit status:
   0  done
-  1  info: no entry matches KEY
+  1  info, remove: no entry matches KEY
   2  usage: unknown command or option, a bad size or age, an ambiguous KEY
-  3  the cache directory cannot be used (another user could write it, I/O error)
-  4  prune, clear: something was in use by a running jfast and was kept
+  3  the cache directory cannot be used (another user could write it, I/O
+     error, read-only: what could not be removed is listed as failed)
+  4  remove, prune, clear: something was in use by a running jfast and was kept
 """
 
 
@@ -61,12 +62,16 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="jfast cache", description="See and manage jfast's checkpoint cache.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", metavar="{list,info,prune,clear}")
+    sub = p.add_subparsers(dest="command", metavar="{list,info,remove,prune,clear}")
     ls = sub.add_parser("list", help="one line per entry (the default)")
     ls.add_argument("--json", action="store_true", help=JSON_HELP)
     info = sub.add_parser("info", help="everything about one entry")
     info.add_argument("key", metavar="KEY", help="a key or a unique prefix of one")
     info.add_argument("--json", action="store_true", help=JSON_HELP)
+    rm = sub.add_parser("remove", help="remove one entry (a damaged one, say)")
+    rm.add_argument("key", metavar="KEY", help="a key or a unique prefix of one")
+    rm.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
+    rm.add_argument("--json", action="store_true", help=JSON_HELP)
     pr = sub.add_parser("prune", help="remove leftovers, and entries stale, old or over a size")
     pr.add_argument("--max-size", metavar="SIZE",
                     help="evict least recently used entries down to SIZE "
@@ -89,7 +94,7 @@ def main(argv: list[str]) -> int:
         root = Path(cache.cache_dir())
         if root.exists():
             trust.check_root(root)
-        if args.command in ("prune", "clear") and root.exists() and not args.dry_run:
+        if args.command in ("remove", "prune", "clear") and root.exists() and not args.dry_run:
             return _one_at_a_time(root, lambda: COMMANDS[args.command](root, args))
         return COMMANDS[args.command](root, args)
     except UsageError as e:
@@ -160,6 +165,8 @@ def removal_json(r: prune.Removal) -> dict:
 
 def removal_line(r: prune.Removal, dry_run: bool) -> str:
     i = r.item
+    if r.failed and not dry_run:
+        return f"could not remove {i.kind} {i.name}: {r.failed}"
     verb = "would remove" if dry_run else "removed" if r.done else "in use, kept"
     what = f"{i.program} {i.key[:12]}" if i.kind == "entry" else f"{i.kind} {i.name}"
     return f"{verb} {what} ({format_size(i.size)}): {r.reason}"
@@ -220,14 +227,28 @@ def cmd_list(root: Path, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_info(root: Path, args: argparse.Namespace) -> int:
-    matches = [i for i in _scan(root) if i.kind == "entry" and i.key.startswith(args.key)]
+def _one(root: Path, key: str) -> Item | None:
+    """The entry whose key starts with `key`; None (said on stderr) if none."""
+    matches = [i for i in _scan(root) if i.kind == "entry" and i.key.startswith(key)]
     if not matches:
-        print(f"jfast cache: no entry {args.key} (see `jfast cache list`)", file=sys.stderr)
-        return EXIT_NO_ENTRY
+        print(f"jfast cache: no entry {key} (see `jfast cache list`)", file=sys.stderr)
+        return None
     if len(matches) > 1:
-        raise UsageError(f"{args.key} matches {len(matches)} entries: give more of the key")
-    item = matches[0]
+        raise UsageError(f"{key} matches {len(matches)} entries: give more of the key")
+    return matches[0]
+
+
+def cmd_remove(root: Path, args: argparse.Namespace) -> int:
+    item = _one(root, args.key)
+    if item is None:
+        return EXIT_NO_ENTRY
+    return _act(root, [prune.Removal(item, "asked for")], args)
+
+
+def cmd_info(root: Path, args: argparse.Namespace) -> int:
+    item = _one(root, args.key)
+    if item is None:
+        return EXIT_NO_ENTRY
     meta = item.meta.raw if item.meta else {}      # shown as it is
     digests = FileDigests(root)
     state, reason = _state(item, digests)
@@ -320,11 +341,14 @@ def _act(root: Path, removals: list[prune.Removal], args: argparse.Namespace) ->
     planned = set() if not args.dry_run else {r.item.name for r in removals}
     kept = [i for i in _scan(root) if i.kind == "entry" and i.name not in planned]
     removed = [r for r in removals if r.done or args.dry_run]
-    busy = [r for r in removals if not r.done and not args.dry_run]
+    failed = [r for r in removals if r.failed and not args.dry_run]
+    busy = [r for r in removals if not r.done and not r.failed and not args.dry_run]
     freed = sum(r.item.size for r in removed)
     if args.json:
         _print_json({"dry_run": args.dry_run, "removed": [removal_json(r) for r in removed],
-                     "in_use": [removal_json(r) for r in busy], "freed_bytes": freed,
+                     "in_use": [removal_json(r) for r in busy],
+                     "failed": [{**removal_json(r), "reason": r.failed} for r in failed],
+                     "freed_bytes": freed,
                      "kept_entries": len(kept), "kept_bytes": sum(i.size for i in kept)})
     else:
         for r in removals:
@@ -333,7 +357,7 @@ def _act(root: Path, removals: list[prune.Removal], args: argparse.Namespace) ->
         print(f"{verb} {format_size(freed)}; {len(kept)} "
               f"{'entry' if len(kept) == 1 else 'entries'} kept "
               f"({format_size(sum(i.size for i in kept))})")
-    return EXIT_IN_USE if busy else EXIT_OK
+    return EXIT_CACHE if failed else EXIT_IN_USE if busy else EXIT_OK
 
 
 def _save(digests: FileDigests) -> None:
@@ -348,4 +372,5 @@ def _print_json(obj: dict) -> None:
     sys.stdout.write("\n")
 
 
-COMMANDS = {"list": cmd_list, "info": cmd_info, "prune": cmd_prune, "clear": cmd_clear}
+COMMANDS = {"list": cmd_list, "info": cmd_info, "remove": cmd_remove, "prune": cmd_prune,
+            "clear": cmd_clear}

@@ -26,7 +26,10 @@ def admit(entry: Entry) -> Meta | None:
     """The entry's manifest if it may be restored, None if there is no entry;
     raises SetAside (after quarantining it) if it may not."""
     if not entry.published():
-        return None                      # a miss costs one stat and no lock
+        if os.path.isdir(entry.dir):     # published whole, so its manifest was lost
+            entry.quarantine()
+            raise SetAside("checkpoint damaged", f"{META} is missing")
+        return None                      # a miss costs two stats and no lock
     entry.hold()
     try:
         why = trust.problem(entry.dir) or trust.problem(os.path.join(entry.dir, META))

@@ -1,13 +1,15 @@
 """One checkpoint in the store, and the one owner of its format.
 
 An entry is a folder `entries/<key>/` holding `meta.json` (the manifest
-below), `images/` (CRIU's files, under the manifest's digests), `output`
-(what the program printed before its ready point, sandbox/replay.py) and
-`used` (a byte per restore). It is written as `<key>.*.pending/` and renamed
+below), `images/` (CRIU's files and `jfast-output`, what the program printed
+before its ready point, sandbox/replay.py: every file a restore uses, under
+the manifest's digests and the owner and mode checks) and `used` (a byte per
+restore). It is written as `<key>.*.pending/` and renamed
 into place (`Pending.publish`), under the entry's lock.
 
 `meta.json` is read only through `Meta.parse`, which checks its format
-version and the type of every field it has, and written only here (`Pending`,
+version, its own digest (a flipped byte that leaves valid JSON is caught
+too) and the type of every field it has, and written only here (`Pending`,
 `Entry.restamp`). What a run records about itself is handed in as plain
 values by the cold run (cold/warmup.py) and comes back as `Meta`'s fields.
 """
@@ -20,11 +22,13 @@ import time
 
 from jfast.errors import JfastError
 from jfast.linux.fs import atomic_write, fresh_name, remove_tree
+from jfast.linux.sha256 import sha256
 from jfast.store import integrity, locks
 
 META = "meta.json"
 # The version of meta.json's layout; an entry of another version is not used.
-FORMAT = 1
+FORMAT = 2
+SELF_DIGEST = "meta_sha256"
 
 
 class BadEntry(JfastError):
@@ -34,6 +38,7 @@ class BadEntry(JfastError):
 # Every field meta.json may hold: its type, and whether every entry has it.
 _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "format": (int, True),
+    "meta_sha256": (str, True),
     "key": (str, True),
     "argv": (list, True),
     "java": (str, True),
@@ -79,6 +84,8 @@ class Meta:
             raise BadEntry(f"{META} holds a {type(raw).__name__}, not an object")
         if raw.get("format") != FORMAT:
             raise BadEntry(f"{META} is of format {raw.get('format')!r}, not {FORMAT}")
+        if raw.get(SELF_DIGEST) != _digest(raw):
+            raise BadEntry(f"{META} does not match its own digest")
         for name, (kind, needed) in _FIELDS.items():
             if name not in raw:
                 if needed or (name in _IMAGE_FIELDS and "plain" not in raw):
@@ -174,7 +181,7 @@ class Meta:
         return self.raw.get("image_bytes", 0)
 
 
-OUTPUT = "output"     # the entry's file of early output (sandbox/replay.py)
+OUTPUT = "jfast-output"     # early output (sandbox/replay.py), beside CRIU's files
 
 
 class Entry:
@@ -196,7 +203,7 @@ class Entry:
     @property
     def output(self) -> str:
         """What the program printed before its checkpoint (sandbox/replay.py)."""
-        return os.path.join(self.dir, OUTPUT)
+        return os.path.join(self.images, OUTPUT)
 
     @property
     def classes(self) -> str:
@@ -270,7 +277,7 @@ class Pending:
         os.mkdir(self.dir, mode=0o700)
         self.images = os.path.join(self.dir, "images")
         os.mkdir(self.images, mode=0o700)
-        self.output = os.path.join(self.dir, OUTPUT)
+        self.output = os.path.join(self.images, OUTPUT)
 
     def publish(self, fields: dict) -> None:
         """Seal the images (modes, digests, stamps), write the manifest from
@@ -294,4 +301,11 @@ class Pending:
 
 
 def _write(path: str, meta: dict) -> None:
+    meta[SELF_DIGEST] = _digest(meta)
     atomic_write(path, json.dumps(meta, indent=1, sort_keys=True))
+
+
+def _digest(meta: dict) -> str:
+    """sha256 of the manifest's fields but this one, in a canonical form."""
+    fields = {k: v for k, v in meta.items() if k != SELF_DIGEST}
+    return sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()

@@ -50,6 +50,7 @@ class Removal:
     item: Item
     reason: str
     done: bool = False           # False until removed; stays False if in use
+    failed: str | None = None    # why it could not be removed (a read-only cache)
 
 
 def removals(items: list[Item], now: float, max_size: int | None = None,
@@ -94,7 +95,8 @@ def _days(seconds: float) -> str:
 
 
 def remove(root: Path | str, item: Item) -> bool:
-    """Remove one item; False when it is in use (nothing was touched)."""
+    """Remove one item; False when it is in use (nothing was touched).
+    Raises OSError when it cannot be removed."""
     root = Path(root)
     if item.kind in ("entry", "partial") and "." not in item.name:
         lock = locks.entry_lock(root, item.key)
@@ -115,7 +117,7 @@ def remove(root: Path | str, item: Item) -> bool:
             try:
                 os.rename(item.path, target)
             except FileNotFoundError:
-                pass                                 # someone else removed it
+                target = None                        # someone else removed it
         for extra in item.extra:
             _delete(extra)
         gone = True
@@ -125,7 +127,8 @@ def remove(root: Path | str, item: Item) -> bool:
                 lock.remove()                        # nothing left for it to guard
             else:
                 lock.release()
-    _delete(target)
+    if target is not None:
+        _delete(target)
     return True
 
 
@@ -138,19 +141,27 @@ def _created(path: Path) -> float | None:
 
 
 def _delete(path: Path) -> None:
+    """Remove a file or folder; OSError when it is still there after."""
     if path.is_dir() and not path.is_symlink():
         remove_tree(path)
     else:
         try:
             path.unlink()
-        except OSError:
+        except FileNotFoundError:
             pass
+    if os.path.lexists(path):
+        raise OSError(f"{path} could not be removed: "
+                      + ("the cache is read-only" if not os.access(path.parent, os.W_OK)
+                         else "permission denied"))
 
 
 def run(root: Path | str, planned: list[Removal]) -> None:
     root = Path(root)
     for r in planned:
-        r.done = remove(root, r.item)
+        try:
+            r.done = remove(root, r.item)
+        except OSError as e:
+            r.failed = e.strerror or str(e)
 
 
 def tidy(root: Path | str) -> None:

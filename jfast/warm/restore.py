@@ -7,12 +7,14 @@ import json
 import os
 import select
 import signal
+import threading
 import time
 
 from jfast import STARTED
 from jfast.criu import criu, kdat
 from jfast.errors import FastPathUnavailable
 from jfast.java.protocol import CMD_FD, EV_FD
+from jfast.log import VERBOSE, verbose
 from jfast.linux.fs import remove_tree
 from jfast.report import Report
 from jfast.sandbox import replay, terminal
@@ -63,6 +65,9 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
             if meta.output is not None:  # what the cold run printed before its checkpoint
                 replay.replay(entry.output)
             _send(cmd_w, "go")           # and now the program goes on
+            if VERBOSE:                  # the agent's lines from now on
+                threading.Thread(target=_show_agent_lines, args=(os.dup(ev_r),),
+                                 daemon=True).start()
             entry.touch()
             if term.fd is not None:
                 sb.send_signal(signal.SIGWINCH)   # the size may differ from the cold run's
@@ -131,6 +136,22 @@ def _resume(sb: Sandbox, entry: Entry, meta: Meta, env: dict[str, str], ev_r: in
         raise FastPathUnavailable("restore not faithful", what)
 
 
+def _show_agent_lines(ev_r: int) -> None:
+    """Print what the agent says after the restore (JFAST_VERBOSE), until it is gone."""
+    buf = b""
+    try:
+        while chunk := os.read(ev_r, 4096):
+            *lines, buf = (buf + chunk).split(b"\n")
+            for line in lines:
+                word, _, rest = line.decode(errors="replace").partition(" ")
+                if word == "log":
+                    verbose(f"agent: {rest}")
+    except OSError:
+        pass
+    finally:
+        os.close(ev_r)
+
+
 def _send(cmd_w: int, line: str) -> None:
     try:
         os.write(cmd_w, f"{line}\n".encode())
@@ -165,6 +186,8 @@ def _verdict(ev_r: int, sb: Sandbox) -> str:
                     word, _, rest = line.decode(errors="replace").strip().partition(" ")
                     if word == "resumed":
                         return rest
+                    if word == "log":
+                        verbose(f"agent: {rest}")
             elif pidfd in ready:
                 return "exited"
         return f"silent: the agent did not answer in {VERDICT_TIMEOUT:.0f} s"

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink
 
+from jfast.store.entry import _write
 from jfast.store import integrity
 
 NOBODY = pwd.getpwnam("nobody").pw_uid
@@ -248,7 +249,7 @@ def test_prune_by_age_and_clear(runner: Runner, app_dir: Path):
     meta_path = runner.cache / "entries" / old / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta["created"] = long_ago
-    meta_path.write_text(json.dumps(meta))
+    _write(str(meta_path), meta)                 # with its own digest, as jfast writes it
     pruned = cache_json(runner, "prune", "--max-age", "30d")
     assert [r["key"] for r in pruned["removed"]] == [old]
     assert "unused for 40.0 days" in pruned["removed"][0]["reason"]

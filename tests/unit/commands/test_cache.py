@@ -26,7 +26,7 @@ def test_help_documents_json_and_exit_codes(capsys):
         cache_command.main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for text in ("--json", "exit status", "4  prune, clear", "JFAST_CACHE_MAX", "list", "info",
+    for text in ("--json", "exit status", "4  remove, prune, clear", "JFAST_CACHE_MAX", "list", "info",
                  "prune", "clear", '"state"'):
         assert text in out
 
@@ -66,3 +66,37 @@ def test_prune_keeps_what_is_in_use(tmp_path: Path, monkeypatch, capsys):
     out = json.loads(capsys.readouterr().out)
     assert sorted(r["name"] for r in out["removed"]) == ["k1", "k2.x.pending"]
     assert os.listdir(root / "entries") == [] and os.listdir(root / "locks") == []
+
+
+def test_a_damaged_entry_is_listed_and_removed_by_its_key(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("JFAST_CACHE_DIR", str(tmp_path))
+    for sub in ("entries", "locks", "work"):
+        (tmp_path / sub).mkdir(mode=0o700)
+    os.chmod(tmp_path, 0o700)
+    bad = tmp_path / "entries" / "deadbeef00"
+    bad.mkdir(mode=0o700)
+    (bad / "meta.json").write_bytes(os.urandom(300))
+    assert cache_command.main(["list", "--json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)["entries"]
+    assert (entry["key"], entry["state"]) == ("deadbeef00", "damaged")
+    assert cache_command.main(["info", "dead"]) == 0
+    assert "damaged" in capsys.readouterr().out
+    assert cache_command.main(["remove", "dead", "--json"]) == 0
+    assert [r["key"] for r in json.loads(capsys.readouterr().out)["removed"]] == ["deadbeef00"]
+    assert not bad.exists() and cache_command.main(["remove", "dead"]) == 1
+
+
+def test_what_cannot_be_removed_is_said_and_exits_3(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("JFAST_CACHE_DIR", str(tmp_path))
+    for sub in ("entries", "locks", "work"):
+        (tmp_path / sub).mkdir(mode=0o700)
+    os.chmod(tmp_path, 0o700)
+    (tmp_path / "entries" / "k1.abc.pending").mkdir()
+
+    def read_only(*args, **kw):
+        raise OSError(30, "Read-only file system")
+    monkeypatch.setattr("jfast.store.prune.os.rename", read_only)
+    monkeypatch.setattr("jfast.store.prune.remove_tree", lambda path: None)
+    assert cache_command.main(["prune"]) == 3
+    out = capsys.readouterr().out
+    assert "could not remove partial k1.abc.pending" in out and "removed" not in out

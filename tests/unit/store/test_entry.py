@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from jfast.store import entry as entry_format
 from jfast.store.entry import FORMAT, BadEntry, Entry, Meta, Pending
 
 
@@ -17,7 +18,7 @@ def fields(key: str, **over) -> dict:
             "ready_point": "main", "stdio": [{"fd": 0, "kind": "dev", "resource": "x"}],
             "pipes": {"ev": "pipe:[1]", "cmd": "pipe:[2]"}, "display": {"mode": "none"},
             "inputs": {"cwd": "/", "files": {}}, "termios": None,
-            "output": {"file": "output", "bytes": 0}, **over}
+            "output": {"file": "jfast-output", "bytes": 0}, **over}
 
 
 def published(tmp_path: Path, key: str = "k1", **over) -> Entry:
@@ -35,8 +36,9 @@ def test_a_published_entry_reads_back_with_its_fields(tmp_path: Path):
     entry = published(tmp_path)
     meta = entry.meta()
     assert (meta.key, meta.ready_point, meta.plain, meta.inputs_cwd) == ("k1", "main", None, "/")
-    assert meta.raw["format"] == FORMAT and meta.raw["image_files"] == {"core-1000.img": 4}
-    assert Path(entry.output).exists() and meta.output == {"file": "output", "bytes": 0}
+    assert meta.raw["format"] == FORMAT
+    assert meta.raw["image_files"] == {"core-1000.img": 4, "jfast-output": 0}
+    assert Path(entry.output).exists() and meta.output == {"file": "jfast-output", "bytes": 0}
     assert Entry(tmp_path, "other").meta() is None
 
 
@@ -69,14 +71,23 @@ def test_a_manifest_of_the_wrong_shape_is_bad(tmp_path: Path, change, why: str):
     entry = published(tmp_path)
     raw = json.loads((Path(entry.dir) / "meta.json").read_text())
     change(raw)
-    (Path(entry.dir) / "meta.json").write_text(json.dumps(raw))
+    entry_format._write(str(Path(entry.dir) / "meta.json"), raw)    # with its digest
     with pytest.raises(BadEntry, match=why):
+        entry.meta()
+
+
+def test_a_flipped_byte_that_leaves_valid_json_is_caught(tmp_path: Path):
+    entry = published(tmp_path)
+    path = Path(entry.dir) / "meta.json"
+    path.write_text(path.read_text().replace('"ready_point": "main"', '"ready_point": "maim"'))
+    with pytest.raises(BadEntry, match="does not match its own digest"):
         entry.meta()
 
 
 def test_a_plain_entry_needs_no_image_fields():
     raw = {"format": FORMAT, "key": "k", "argv": [], "java": "/j", "criu_version": "4.2",
            "material": {}, "created": 1.0, "plain": "quick"}
+    raw["meta_sha256"] = entry_format._digest(raw)
     assert Meta.parse(json.dumps(raw), "k").plain == "quick"
 
 

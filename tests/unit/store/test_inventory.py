@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from jfast.store.entry import FORMAT, _write
 from jfast.store.inventory import scan
 
 
@@ -12,10 +13,10 @@ def test_scan_names_entries_and_leftovers(tmp_path: Path):
     entries = tmp_path / "entries"
     for name in ("k1", "k1.abc.pending", "k2.bad.7", "k3.old.8", "k4.trash.9.1"):
         (entries / name).mkdir(parents=True)
-    (entries / "k1" / "meta.json").write_text(json.dumps({
-        "format": 1, "key": "k1", "argv": ["-jar", "/opt/app/app.jar"], "java": "/usr/bin/java",
-        "criu_version": "4.2", "created": 5.0, "plain": "quick",
-        "material": {"mode": "jar", "target": "/opt/app/app.jar"}}))
+    _write(str(entries / "k1" / "meta.json"), {
+        "format": FORMAT, "key": "k1", "argv": ["-jar", "/opt/app/app.jar"],
+        "java": "/usr/bin/java", "criu_version": "4.2", "created": 5.0, "plain": "quick",
+        "material": {"mode": "jar", "target": "/opt/app/app.jar"}})
     (entries / "k6").mkdir()
     (entries / "k6" / "meta.json").write_text("[]")       # damaged: listed, not a crash
     (entries / "k1" / "used").write_bytes(b"...")

@@ -406,9 +406,12 @@ public final class Agent {
         return explicitPoint;
     }
 
-    /** One diagnostic line on stderr, only with JFAST_VERBOSE=1. */
+    /** One diagnostic line, only with JFAST_VERBOSE=1: jfast shows it on its stderr. */
     static void log(String msg) {
-        if (verbose) {
+        // Through jfast, which prints it on its own stderr: written on the
+        // program's, the line would be recorded with its early output and
+        // replayed by every restore.
+        if (verbose && !ReadyPoint.send("log " + msg.replace('\n', ' '))) {
             System.err.println("jfast-agent: " + msg);
         }
     }

@@ -82,8 +82,8 @@ public final class ReadyPoint {
             }
             return true;
         } catch (IOException e) {
+            close();                       // first: log would send again
             Agent.log("event pipe failed: " + e);
-            close();
             return false;
         }
     }
