@@ -11,7 +11,6 @@ failure is never answered by starting it again.
 from __future__ import annotations
 
 import os
-import sys
 
 from jfast.criu import criu
 from jfast.display import display
@@ -200,12 +199,12 @@ def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool) -> int
                                                f"{run.root}: no checkpoint can be made")
     from jfast.cold import warmup  # the cold path's modules load only when needed
 
+    criu_version = criu.require_usable(run.criu, os.path.join(run.root, "criu-version"),
+                                       identity(run.criu))
     plan = warmup.Start(java=run.java, argv=run.cmd.argv, env=run.env, entry=run.entry,
-                       criu=run.criu,
-                       criu_version=criu.require_usable(run.criu, os.path.join(run.root, "criu-version"),
-                                                        identity(run.criu)),
-                       agent_jar=run.agent, native=run.native, ready=run.ready,
-                       material=run.material, display=run.screen, replace=replace)
+                        criu=run.criu, criu_version=criu_version,
+                        agent_jar=run.agent, native=run.native, ready=run.ready,
+                        material=run.material, display=run.screen, replace=replace)
     verbose(f"no checkpoint {run.entry.key}: starting {run.cmd.target} (ready point: "
             f"{run.ready}, display: {run.screen.mode}, as {run.screen.why})")
     with runs.registered(run.root, "started", run.entry.key, run.cmd.argv, run.screen.shown()):

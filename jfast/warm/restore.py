@@ -14,8 +14,8 @@ from jfast import STARTED
 from jfast.criu import criu, kdat
 from jfast.errors import FastPathUnavailable
 from jfast.java.protocol import CMD_FD, EV_FD
-from jfast.log import VERBOSE, verbose
 from jfast.linux.fs import remove_tree
+from jfast.log import VERBOSE, verbose
 from jfast.report import Report
 from jfast.sandbox import replay, terminal
 from jfast.sandbox.sandbox import Sandbox, Spawn

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink
 
-from jfast.store.entry import _write
 from jfast.store import integrity
+from jfast.store.entry import _write
 
 NOBODY = pwd.getpwnam("nobody").pw_uid
 
