@@ -31,7 +31,8 @@ $JFAST_CACHE_MAX (default 4G; `off` for no limit).
          state: "ok" (will be restored), "plain" (runs start java directly:
          a restore would not start the program sooner), "stale" (can never
          be used again: its jar, JDK, kernel or CRIU changed), "damaged"
-         (will be set aside)
+         (will be set aside), "failing" (its last restore failed; a second
+         failure in a row sets it aside)
   info   ENTRY and "argv", "cwd", "java", "jdk", "criu_version", "kernel",
          "image_bytes", "image_files", "digests" ("ok" or why not), "files"
          [{"path", "status": "unchanged"|"changed"|"gone"}], "material" (the
@@ -181,6 +182,8 @@ def _state(item: Item, digests: FileDigests) -> tuple[str, str | None]:
     stale = inventory.stale_reason(item, digests)
     if stale:
         return "stale", stale
+    if item.failures:
+        return "failing", f"the last restore failed: {item.failures[-1]}"
     plain = item.meta.plain if item.meta else None
     return ("plain", plain) if plain else ("ok", None)
 

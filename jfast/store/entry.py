@@ -3,8 +3,8 @@
 An entry is a folder `entries/<key>/` holding `meta.json` (the manifest
 below), `images/` (CRIU's files and `jfast-output`, what the program printed
 before its ready point, sandbox/replay.py: every file a restore uses, under
-the manifest's digests and the owner and mode checks) and `used` (a byte per
-restore). It is written as `<key>.*.pending/` and renamed
+the manifest's digests and the owner and mode checks), `used` (a byte per
+restore) and `failures` (why restores failed since the last that worked). It is written as `<key>.*.pending/` and renamed
 into place (`Pending.publish`), under the entry's lock.
 
 `meta.json` is read only through `Meta.parse`, which checks its format
@@ -182,6 +182,8 @@ class Meta:
 
 
 OUTPUT = "jfast-output"     # early output (sandbox/replay.py), beside CRIU's files
+FAILURES = "failures"        # why restores failed since the last that worked
+RESTORE_FAILURES = 2         # in a row: the entry is set aside
 
 
 class Entry:
@@ -256,16 +258,42 @@ class Entry:
     def touch(self) -> None:
         """Count a use: `used` grows by a byte per restore (the hits) and its
         mtime is the last use. One O_APPEND write: cheap, and safe when
-        several runs restore at once."""
+        several runs restore at once. A restore that worked clears the
+        failures."""
+        _append(os.path.join(self.dir, "used"), b".")
         try:
-            fd = os.open(os.path.join(self.dir, "used"),
-                         os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                os.write(fd, b".")
-            finally:
-                os.close(fd)
+            os.unlink(os.path.join(self.dir, FAILURES))
         except OSError:
             pass
+
+    def failed(self, why: str) -> bool:
+        """Count a restore that failed (criu could not restore the image);
+        True when it failed RESTORE_FAILURES times in a row and was set
+        aside: the next run makes a new checkpoint, instead of meeting the
+        same failure on every run (an image that holds a file or terminal
+        no later run can give it back)."""
+        path = os.path.join(self.dir, FAILURES)
+        _append(path, (why.replace("\n", " ")[:300] + "\n").encode())
+        if len(self.failures()) < RESTORE_FAILURES:
+            return False
+        self.quarantine()
+        # and no new checkpoint of this key: it would fail the same way
+        _append(self.unrestorable, (why.replace("\n", " ")[:300] + "\n").encode())
+        return True
+
+    @property
+    def unrestorable(self) -> str:
+        """Says why this key's checkpoints could not be restored: while it is
+        there no run makes one (`jfast cache prune` removes it)."""
+        return os.path.join(self.root, "entries", f"{self.key}.unrestorable")
+
+    def failures(self) -> list[str]:
+        """Why the restores since the last one that worked failed, oldest first."""
+        try:
+            with open(os.path.join(self.dir, FAILURES), errors="replace") as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
 
 
 class Pending:
@@ -298,6 +326,18 @@ class Pending:
 
     def discard(self) -> None:
         remove_tree(self.dir)
+
+
+def _append(path: str, data: bytes) -> None:
+    """One O_APPEND write (0600), quietly: a read-only cache keeps nothing."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def _write(path: str, meta: dict) -> None:

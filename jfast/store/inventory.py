@@ -23,6 +23,7 @@ LEFTOVER_KINDS = {
     "bad": "quarantined",        # damaged or refused, set aside
     "old": "replaced",           # an entry replaced by a newer one of its key
     "trash": "removing",         # being removed
+    "unrestorable": "unrestorable",   # its checkpoints failed to restore: none made
 }
 SCRATCH_AGE = 600                # scratch files older than this are leftovers
 
@@ -37,6 +38,7 @@ class Item:
     size: int = 0                # bytes of its files (with the entry's class list)
     meta: Meta | None = None
     broken: str | None = None    # why its manifest cannot be read (a damaged entry)
+    failures: list[str] = field(default_factory=list)   # restores failed since one worked
     created: float | None = None
     last_used: float | None = None
     hits: int = 0
@@ -76,8 +78,10 @@ def _tree_size(path: Path) -> int:
 
 def _entry(root: Path, name: str, path: Path) -> Item:
     item = Item(name, name, "entry", path)
+    entry = Entry(root, name)
+    item.failures = entry.failures()
     try:
-        item.meta = Entry(root, name).meta()
+        item.meta = entry.meta()
     except BadEntry as e:
         item.broken = str(e)             # listed as damaged; prune removes it
     if item.meta is None and item.broken is None:

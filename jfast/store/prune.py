@@ -87,6 +87,8 @@ LEFTOVER_REASONS = {
     "replaced": "replaced by a newer checkpoint",
     "removing": "left over from a removal",
     "scratch": "scratch files of a run that did not finish",
+    "unrestorable": "kept runs from checkpointing a program whose checkpoints failed "
+                    "to restore; the next run tries again",
 }
 
 

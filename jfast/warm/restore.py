@@ -21,7 +21,7 @@ from jfast.sandbox import replay, terminal
 from jfast.sandbox.sandbox import Sandbox, Spawn
 from jfast.sandbox.stdio import Stdio
 from jfast.store import cache
-from jfast.store.entry import Entry, Meta
+from jfast.store.entry import RESTORE_FAILURES, Entry, Meta
 
 
 def inherit_list(meta: Meta) -> list[tuple[int, str]]:
@@ -105,6 +105,8 @@ def _start(entry: Entry, meta: Meta, criu_path: str, io: Stdio, env: dict[str, s
     if state != "restored":
         sb.wait()
         reason = criu.log_tail(os.path.join(work, "restore.log")) if "criu" in detail else detail
+        if entry.failed(reason):
+            reason += f" (set aside after {RESTORE_FAILURES} failed restores in a row)"
         raise FastPathUnavailable("restore failed", reason)
     return sb
 

@@ -23,6 +23,7 @@ from test_rootless import tree, user  # noqa: F401 - fixtures for the test witho
 from unit import decode_png
 
 from jfast.display import display, xguard, xvfb
+from jfast.store.entry import _write
 from jfast.store import runs
 
 WINDOW = """
@@ -284,7 +285,7 @@ def test_broken_restored_display_starts_the_program_normally(runner: Runner,
     # A window that is not on the restored display: jfast must notice before
     # the program runs, and start it the normal way (headless here, as java).
     meta["display"]["window"] += 0x1000
-    (entry / "meta.json").write_text(json.dumps(meta))
+    _write(str(entry / "meta.json"), meta)       # with its own digest, as jfast writes it
     res = run_without_display(runner, env, "-cp", window_classes, "Window", "broken")
     rep = runner.last()
     assert rep["outcome"] == "fallback", rep

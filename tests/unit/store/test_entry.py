@@ -106,3 +106,14 @@ def test_quarantine_and_touch(tmp_path: Path):
     entry.quarantine()
     assert not Path(entry.dir).exists() and entry.meta() is None
     assert [p.name.split(".")[1] for p in (tmp_path / "entries").iterdir()] == ["bad"]
+
+
+def test_two_failed_restores_in_a_row_set_the_entry_aside_and_stop_checkpoints(
+        tmp_path: Path):
+    entry = published(tmp_path)
+    assert not entry.failed("criu: Can't open file tmp/+~JF1.tmp")
+    entry.touch()                                   # one that worked starts over
+    assert entry.failures() == []
+    assert not entry.failed("criu: Can't open file tmp/+~JF2.tmp")
+    assert entry.failed("criu: Can't open file tmp/+~JF3.tmp")
+    assert entry.meta() is None and Path(entry.unrestorable).read_text().startswith("criu:")
