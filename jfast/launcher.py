@@ -98,6 +98,13 @@ def _fast(run: Run) -> int:
     meta, set_aside, stale = _look_up(run)
     if meta is not None and meta.plain:
         return _plain(run, meta)
+    if meta is None and os.path.exists(run.entry.unrestorable):
+        # Its checkpoints failed to restore twice in a row: java runs it as
+        # it is, at no cost, until `jfast cache prune` removes the mark.
+        run.io.abandon()
+        return _exec_java(run.java, run.cmd.argv, run.env, run.report, "passthrough",
+                          "its checkpoints could not be restored: java runs it "
+                          "(jfast cache prune lets jfast try again)")
     if meta is not None:
         code = _restore(run, meta)
     else:

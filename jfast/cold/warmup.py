@@ -296,13 +296,6 @@ class ColdRun:
             claim.release()
             verbose(f"{point}: the program's terminal is the shell's now: no checkpoint")
             return
-        if os.path.exists(plan.entry.unrestorable):
-            claim.release()
-            self.best = 99
-            self.report.reason = ("no checkpoint: this program's checkpoints could not be "
-                                  "restored (`jfast cache prune` lets it try again)")
-            verbose(self.report.reason)
-            return
         refusal = self.display.before_dump(self.sandbox.program_pid() or -1)
         if refusal:
             claim.release()

@@ -136,3 +136,45 @@ def test_an_early_output_file_another_user_could_write_is_refused(runner: Runner
     os.chmod(output, 0o666)
     check_recovery(runner, argv, want, "another user's output file",
                    warned="jfast-output is owned by nobody")
+
+
+TEMP_HOLDER = """
+    import java.io.*;
+
+    public class TempHolder {
+        public static void main(String[] args) throws Exception {
+            // As Font.createFont does: a temporary copy, open, deleted at exit.
+            File f = File.createTempFile("jfast-test-", ".tmp");
+            f.deleteOnExit();
+            FileInputStream held = new FileInputStream(f);
+            dev.jfast.Jfast.ready();
+            System.out.println("ran " + args[0]);
+        }
+    }
+"""
+
+
+def test_checkpoints_that_never_restore_are_not_made_again(runner: Runner, tmp_path: Path):
+    """The image holds a file the first run deleted as it exited: every
+    restore would fail. Two failures set the entry aside and mark its key;
+    later runs are java's, until `jfast cache prune` lets jfast try again."""
+    from jfast.java import agentfiles
+    api = agentfiles.locate("jfast-agent.jar")
+    classes = compile_java(tmp_path / "holder", {"TempHolder.java": TEMP_HOLDER}, api)
+    argv = ["-cp", f"{classes}:{api}", "TempHolder", "x"]
+    want = java_result(runner, argv)
+    outcomes = []
+    for _ in range(5):
+        got, rep = jfast_result(runner, argv)
+        assert got == want, rep
+        outcomes.append((rep["outcome"], rep["checkpoint"]))
+    assert outcomes == [("started", "created"), ("fallback", "none"), ("fallback", "none"),
+                        ("passthrough", "none"), ("passthrough", "none")], runner.reports()
+    reasons = [r["reason"] for r in runner.reports()]
+    assert "restore failed" in reasons[1] and "set aside after 2 failed restores" in reasons[2]
+    assert "could not be restored" in reasons[3]
+    listing = json.loads(runner.jfast("cache", "list", "--json").stdout)
+    assert [x["kind"] for x in listing["leftovers"]].count("unrestorable") == 1
+    pruned = json.loads(runner.jfast("cache", "prune", "--json").stdout)
+    assert any(r["kind"] == "unrestorable" for r in pruned["removed"])
+    assert jfast_result(runner, argv)[1]["checkpoint"] == "created"      # tried again
