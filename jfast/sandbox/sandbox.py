@@ -222,10 +222,23 @@ class Sandbox:
             if spawn.restore_pidfile is None:
                 with open("/proc/sys/kernel/ns_last_pid", "w") as f:
                     f.write(str(PROGRAM_PID - 1))
+            # The exec's outcome: EOF when it worked (the pipe closes on exec),
+            # else why not. A program that cannot start (its arguments over
+            # ARG_MAX with jfast's options added, say) is then a sandbox
+            # failure, and the launcher starts java with the user's own.
+            exec_r, exec_w = os.pipe()
             child = os.fork()
             if child == 0:
-                _exec(spawn, new_session=spawn.restore_pidfile is None)
+                os.close(exec_r)
+                _exec(spawn, new_session=spawn.restore_pidfile is None, failed=exec_w)
+            os.close(exec_w)
+            why = os.read(exec_r, 1024)
+            os.close(exec_r)
             _close_quietly(spawn.fds.values())
+            if why:
+                os.waitpid(child, 0)
+                _report(status_w, f"failed {why.decode(errors='replace')}")
+                return
             if spawn.restore_pidfile is not None:
                 _, status = os.waitpid(child, 0)
                 if status != 0:
@@ -309,9 +322,12 @@ def _report(fd: int, line: str) -> None:
         pass
 
 
-def _exec(spawn: Spawn, new_session: bool) -> None:
-    """In the child: lay out the fds, reset signals, exec."""
+def _exec(spawn: Spawn, new_session: bool, failed: int) -> None:
+    """In the child: lay out the fds, reset signals, exec; on failure, say
+    why on `failed` (closed on exec) and exit 127."""
+    import fcntl
     try:
+        failed = fcntl.fcntl(failed, fcntl.F_DUPFD_CLOEXEC, 256)   # clear of the targets
         if new_session:
             os.setsid()
         # Move the fds we hand over above the targets first, then into place.
@@ -319,7 +335,7 @@ def _exec(spawn: Spawn, new_session: bool) -> None:
         for target, src in staged.items():
             os.dup2(src, target, inheritable=True)
             os.close(src)
-        _close_fds_except(set(staged) | {0, 1, 2})
+        _close_fds_except(set(staged) | {0, 1, 2, failed})
         for sig in FORWARDED:
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -329,7 +345,7 @@ def _exec(spawn: Spawn, new_session: bool) -> None:
         os.execve(spawn.argv[0], spawn.argv, spawn.env)
     except BaseException as e:  # noqa: BLE001
         try:
-            os.write(2, f"jfast: cannot start {spawn.argv[0]}: {e}\n".encode())
+            os.write(failed, f"cannot start {spawn.argv[0]}: {e}".encode())
         finally:
             os._exit(127)
 

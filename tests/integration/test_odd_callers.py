@@ -1,0 +1,85 @@
+"""Callers java handles, on the fast path too: arguments near ARG_MAX, stdout
+or stderr closed, a program killed by SIGKILL. Real jfast, java and CRIU."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+from conftest import JFAST, Runner, compile_java
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
+
+COUNT = """
+    public class Count {
+        public static void main(String[] args) throws Exception {
+            long n = 0;
+            for (String a : args) n += a.length();
+            System.out.println(args.length + " args, " + n + " chars");
+            if (args.length > 0 && args[0].equals("kill"))
+                new ProcessBuilder("kill", "-9", "" + ProcessHandle.current().pid())
+                    .start().waitFor();
+            System.exit(4);
+        }
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def count(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    return ["-cp", str(compile_java(tmp_path_factory.mktemp("count"), {"Count.java": COUNT})),
+            "Count"]
+
+
+def fits(argv: list[str], env: dict[str, str]) -> bool:
+    """Whether exec takes `argv` (python and jfast's script): tried with the
+    interpreter on a no-op program of the script path's length."""
+    noop = "pass".ljust(len(argv[1]) - 3)         # with "-c", as long as the path
+    try:
+        subprocess.run([argv[0], "-c", noop, *argv[2:]], env=env, check=True)
+        return True
+    except OSError:
+        return False
+
+
+def test_arguments_near_arg_max_still_run_the_program(runner: Runner, count: list[str]):
+    """java takes them; jfast's own options on top would not fit, so the
+    sandbox cannot start the JVM: java runs the program with the user's."""
+    env = {**runner.env, "JFAST_READY": "main"}
+    words = [*JFAST, *count] + ["x" * 1000] * 1900
+    while fits(words + ["x" * 1000], env):
+        words.append("x" * 1000)
+    pad = 0
+    while fits(words + ["y" * (pad + 25)], env):
+        pad += 25
+    words.append("y" * pad)                      # as much as a call of jfast takes
+    run = subprocess.run(words, env=env, capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stdout.split(" args")[0]) == (4, str(len(words) - 5)), run.stderr
+    rep = runner.last()
+    assert rep["outcome"] == "fallback" and "Argument list too long" in rep["reason"], rep
+
+
+@pytest.mark.parametrize("closed", ["1", "2"])
+def test_a_closed_stdout_or_stderr_on_the_fast_path(runner: Runner, count: list[str],
+                                                    closed: str):
+    runner.at_main()
+    statuses = []
+    for _ in range(3):                           # cold, checkpoint, restore
+        run = subprocess.run(f'{" ".join(JFAST)} {" ".join(count)} a {closed}>&-; '
+                             'echo status=$?', shell=True, env=runner.env,
+                             capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in run.stderr, run.stderr
+        statuses.append(run.stdout.strip().splitlines()[-1])
+    assert statuses == ["status=4"] * 3
+    assert runner.last()["outcome"] == "restored", runner.reports()
+
+
+def test_a_program_killed_by_sigkill_kills_jfast_with_it(runner: Runner, count: list[str]):
+    """java's parent sees death by signal 9; jfast's parent must too, for
+    a cold run and a restored one."""
+    runner.at_main()
+    for _ in range(3):
+        run = runner.run([*JFAST, *count, "kill"])
+        assert run.returncode == -signal.SIGKILL, (run.returncode, runner.last())
+    assert {r["exit_signal"] for r in runner.reports()} == {signal.SIGKILL}
