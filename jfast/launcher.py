@@ -171,7 +171,7 @@ def _look_up(run: Run) -> tuple[Meta | None, FastPathUnavailable | None, bool]:
         meta = admit(run.entry)       # None: no checkpoint yet
     except SetAside as e:             # damaged or refused: start normally, making a new one
         return None, e, False
-    stale = _inputs_changed(meta) if meta is not None else None
+    stale = _inputs_changed(meta, run.env) if meta is not None else None
     if stale:
         run.entry.release()           # admit's shared lock: this run checkpoints over it
         verbose(f"checkpoint {run.entry.key} is stale ({stale}): starting afresh")
@@ -239,9 +239,29 @@ def _die_of(sig: int) -> None:
         pass                          # then exit with 128+N
 
 
-def _inputs_changed(meta: Meta) -> str | None:
+# Variables a shell or terminal sets that say where the caller is, not what
+# the program is to do: a program that read the whole environment before its
+# ready point still restores when only these differ (a REPL in another tmux
+# window: TMUX; in another folder: PWD, OLDPWD). One it read by name counts.
+SESSION_ENV = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "TMUX", "TMUX_PANE", "STY", "WINDOWID",
+                         "TERM_SESSION_ID", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY",
+                         "XDG_SESSION_ID", "COLUMNS", "LINES"})
+
+
+def _inputs_changed(meta: Meta, env: dict[str, str]) -> str | None:
     """Why a checkpoint must not be restored although its key matches: the
-    files its program read changed, or its working directory is gone."""
+    files or environment variables its program read changed, or its working
+    directory is gone."""
+    recorded = meta.input_env
+    if meta.read_whole_env:
+        # All of it, but what only says which terminal, session or folder
+        # the caller is in (docs/architecture.md, "Fail closed").
+        recorded = {k: v for k, v in recorded.items() if k not in SESSION_ENV}
+        for name in sorted(set(env) - set(recorded) - SESSION_ENV):
+            return f"it read the whole environment before its ready point, without ${name}"
+    for name, value in recorded.items():
+        if env.get(name) != value:
+            return f"it read ${name} before its ready point, and here it is different"
     cwd, files = meta.inputs_cwd, meta.input_files
     if cwd and not os.path.isdir(cwd):
         return f"its working directory {cwd} is gone"

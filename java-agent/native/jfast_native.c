@@ -262,6 +262,36 @@ set_field(JNIEnv *env, jclass cls, jobject field, jobject target, jobject value)
     return (*env)->ExceptionCheck(env) ? ((*env)->ExceptionClear(env), JNI_FALSE) : JNI_TRUE;
 }
 
+/* Native.getField0: `field` (a reference type) of `target`, or the static one
+ * when target is null, read without the access checks reflection makes. */
+static jobject JNICALL
+get_field(JNIEnv *env, jclass cls, jobject field, jobject target)
+{
+    jfieldID id = (*env)->FromReflectedField(env, field);
+    jobject value;
+    if (id == NULL) {
+        (*env)->ExceptionClear(env);
+        return NULL;
+    }
+    if (target == NULL) {
+        jclass owner = (*env)->CallObjectMethod(env, field,
+            (*env)->GetMethodID(env, (*env)->GetObjectClass(env, field),
+                                "getDeclaringClass", "()Ljava/lang/Class;"));
+        if (owner == NULL || (*env)->ExceptionCheck(env)) {
+            (*env)->ExceptionClear(env);
+            return NULL;
+        }
+        value = (*env)->GetStaticObjectField(env, owner, id);
+    } else {
+        value = (*env)->GetObjectField(env, target, id);
+    }
+    if ((*env)->ExceptionCheck(env)) {
+        (*env)->ExceptionClear(env);
+        return NULL;
+    }
+    return value;
+}
+
 /*
  * Native.hideOptions0: the options jfast put on the command line (`first`,
  * -agentpath, and the `count` that follow it) leave the list the program
@@ -354,6 +384,8 @@ static const JNINativeMethod NATIVES[] = {
     {"setField0", "(Ljava/lang/reflect/Field;Ljava/lang/Object;Ljava/lang/Object;)Z",
      (void *)set_field},
     {"hideOptions0", "(Ljava/lang/String;I)I", (void *)hide_options},
+    {"getField0", "(Ljava/lang/reflect/Field;Ljava/lang/Object;)Ljava/lang/Object;",
+     (void *)get_field},
 };
 
 /*

@@ -97,6 +97,9 @@ class ColdRun:
         # The agent's word on the JDK internals a restore must update: "ok",
         # or "missing: ..." (then no checkpoint); None until it has spoken.
         self._prepared: str | None = None
+        # The environment variables the program read so far, as the agent
+        # says before each dump: "*" for all of them, else their names.
+        self._env_read: str | None = None
 
     # -- the run -----------------------------------------------------------
 
@@ -220,6 +223,8 @@ class ColdRun:
                 self._prepared = line.partition(" ")[2]
             elif line.startswith("log "):
                 verbose(f"agent: {line[4:]}")
+            elif line.startswith("env"):
+                self._env_read = line[4:]
             else:
                 self._events.append(line)
         return bool(chunk)
@@ -439,6 +444,8 @@ class ColdRun:
         if self._prepared != "ok":
             return (f"on this JDK a restore could not update {self._prepared.partition(': ')[2]}"
                     " (the agent found no such JDK internal)")
+        if self._env_read is None:
+            return "the agent did not say which environment variables the program read"
         return None
 
     def _collect_garbage(self, timeout: float = 10) -> None:
@@ -479,7 +486,9 @@ class ColdRun:
 
     def _inputs(self) -> dict:
         """What a restore checks first: the directory CRIU reopens as the
-        program's cwd, and the files the program read so far (None: unknown)."""
+        program's cwd, the files the program read so far (None: unknown),
+        and the environment variables it read through Java (with their
+        values here; all of them when it read the whole environment)."""
         files = None
         if self.inputs:
             keyed = self.plan.material.get("files", {})     # covered by content
@@ -487,7 +496,11 @@ class ColdRun:
             files = self.inputs.snapshot(
                 [java_home(self.plan.java), self.plan.entry.root, agentfiles.DATA],
                 set(keyed), class_dirs)
-        return {"cwd": os.getcwd(), "files": files}
+        env = self.plan.env
+        whole = self._env_read == "*"
+        names = env if whole else (self._env_read or "").split()
+        return {"cwd": os.getcwd(), "files": files, "env": {n: env.get(n) for n in names},
+                "env_whole": whole}
 
 class _NoCheckpoint(Exception):
     """This run's program cannot be checkpointed faithfully (not a failure)."""

@@ -5,7 +5,9 @@
  * Before its ready point it uses every random generator the JDK keeps in a
  * static holder and both file systems, so a checkpoint holds them all. After
  * it, it prints one NAME=VALUE line for each thing a restore must make fresh:
- * the environment variable JFAST_PROBE, user.dir, a relative File's and
+ * the environment variable JFAST_PROBE (read only after the ready point: one
+ * read before it would make each value a checkpoint of its own), user.dir,
+ * a relative File's and
  * Path's absolute forms, the class path, the JVM's input arguments and any
  * system property naming jfast (what java would show the program), how long
  * ago the JVM started and its uptime (RuntimeMXBean), then one value of each
@@ -34,7 +36,7 @@ public class FreshProbe {
         UUID.randomUUID();
         Paths.get("x").toAbsolutePath();
         new File("x").getAbsolutePath();
-        String before = System.getenv("JFAST_PROBE");
+        String before = System.getenv("HOME");      // the same in every run
         dev.jfast.Jfast.ready();
         String probe = String.valueOf(System.getenv("JFAST_PROBE"));
         System.out.println("env=" + probe);

@@ -177,6 +177,17 @@ class Meta:
         return (self.raw.get("inputs") or {}).get("files") or {}
 
     @property
+    def input_env(self) -> dict:
+        """The environment variables the program read before its checkpoint,
+        with their values then (None: unset)."""
+        return (self.raw.get("inputs") or {}).get("env") or {}
+
+    @property
+    def read_whole_env(self) -> bool:
+        """Whether the program read the whole environment (System.getenv())."""
+        return (self.raw.get("inputs") or {}).get("env_whole") is True
+
+    @property
     def image_bytes(self) -> int:
         return self.raw.get("image_bytes", 0)
 

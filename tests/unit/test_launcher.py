@@ -54,7 +54,7 @@ def test_without_criu_the_program_runs_under_java_with_the_reason(tmp_path: Path
     assert (rep["outcome"], rep["reason"].split(":")[0]) == ("fallback", "criu not found")
 
 
-def test_a_checkpoint_is_inputs_changed_when_what_it_read_changed(tmp_path: Path):
+def test_a_checkpoint_is_replaced_when_what_it_read_changed(tmp_path: Path):
     conf = tmp_path / "app.conf"
     conf.write_text("a")
     st = conf.stat()
@@ -62,10 +62,15 @@ def test_a_checkpoint_is_inputs_changed_when_what_it_read_changed(tmp_path: Path
                          None]}
     meta = Meta({"inputs": {"cwd": str(tmp_path), "files": files}})
     os.chdir(tmp_path)
-    assert _inputs_changed(meta) is None
+    assert _inputs_changed(meta, {}) is None
     conf.write_text("bb")
-    assert "app.conf" in _inputs_changed(meta)
-    assert "is gone" in _inputs_changed(Meta({"inputs": {"cwd": str(tmp_path / "gone"), "files": {}}}))
+    assert "app.conf" in _inputs_changed(meta, {})
+    gone = Meta({"inputs": {"cwd": str(tmp_path / "gone"), "files": {}}})
+    assert "is gone" in _inputs_changed(gone, {})
+    read = Meta({"inputs": {"cwd": "/", "files": {}, "env": {"SECRET": "s1", "UNSET": None}}})
+    assert _inputs_changed(read, {"SECRET": "s1", "OTHER": "x"}) is None
+    assert "$SECRET" in _inputs_changed(read, {"SECRET": "s2"})
+    assert "$UNSET" in _inputs_changed(read, {"SECRET": "s1", "UNSET": ""})
 
 
 # -- callers java handles, and so must jfast (issue: odd callers) ---------------
@@ -116,3 +121,13 @@ def test_the_report_is_not_written_through_a_symbolic_link(tmp_path: Path):
     run = sh(tmp_path, "$JFAST -version; echo status=$?",
              JFAST_REPORT=str(tmp_path / "report.jsonl"))
     assert run.stdout.endswith("status=3\n") and victim.read_text() == "theirs\n"
+
+
+def test_a_whole_environment_read_ignores_only_where_the_caller_is():
+    then = {"A": "1", "PWD": "/one", "TMUX": "/tmp/tmux-0/a,1,0"}
+    read = Meta({"inputs": {"cwd": "/", "files": {}, "env": then, "env_whole": True}})
+    assert _inputs_changed(read, {"A": "1", "PWD": "/two", "TMUX": "/tmp/tmux-0/b,2,0"}) is None
+    assert "$A" in _inputs_changed(read, {"A": "2", "PWD": "/one"})
+    assert "without $B" in _inputs_changed(read, {"A": "1", "B": "new"})
+    named = Meta({"inputs": {"cwd": "/", "files": {}, "env": {"PWD": "/one"}}})
+    assert "$PWD" in _inputs_changed(named, {"PWD": "/two"})          # read by name: counts

@@ -25,9 +25,9 @@ def test_agent_lines_are_split_and_its_word_on_the_jdk_kept_apart():
     ev_w, _ = run.test_pipes
     os.write(ev_w, b"ready ex")
     assert run._read_events() and run._events == []          # half a line waits
-    os.write(ev_w, b"plicit\nprepared missing: File's FileSystem\ngc done\n")
+    os.write(ev_w, b"plicit\nprepared missing: File's FileSystem\nenv HOME LANG\ngc done\n")
     run._read_events()
-    assert run._events == ["ready explicit", "gc done"]
+    assert run._events == ["ready explicit", "gc done"] and run._env_read == "HOME LANG"
     assert run._unfaithful() == ("on this JDK a restore could not update File's FileSystem "
                                  "(the agent found no such JDK internal)")
     os.write(ev_w, b"prepared ok\n")
@@ -37,6 +37,9 @@ def test_agent_lines_are_split_and_its_word_on_the_jdk_kept_apart():
 
 def test_no_word_from_the_agent_is_no_checkpoint():
     assert "did not start" in cold_run()._unfaithful()
+    run = cold_run()
+    run._prepared = "ok"
+    assert "environment variables" in run._unfaithful()    # no word on what it read
 
 
 def test_a_quick_preload_at_main_makes_the_entry_plain():

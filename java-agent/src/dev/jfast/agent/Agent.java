@@ -190,6 +190,7 @@ public final class Agent {
         if (listen && Native.loaded()) {
             watchListen(nativeLib);
         }
+        EnvReads.install();         // after watchListen: it copies the environment
         Control control = new Control(in, "/proc/self/fd/" + cmdFd);
         control.start();
         Runtime.getRuntime().addShutdownHook(
@@ -315,6 +316,7 @@ public final class Agent {
         }
         restoredInfo = info;
         restored = true;
+        EnvReads.stop();            // what this run reads is its own
         // The image remembers the cold run's setting; the restoring run decides.
         verbose = info != null && info.indexOf("\"JFAST_VERBOSE\": \"1\"") >= 0;
         List<String> failed;

@@ -135,6 +135,8 @@ final class Control extends Thread {
             // smaller process is a smaller, faster image.
             EarlyOutput.save();
             HeapTrim.run();
+            // What the checkpoint depends on: the variables read so far.
+            ReadyPoint.send("env " + EnvReads.read());
             ReadyPoint.send("gc done");
         } else if (line.length() > 0) {
             Agent.log("ignoring command: " + line);

@@ -128,6 +128,9 @@ final class FreshRun {
             missing.add("working-directory handles (" + t + ")");
         }
         missing.addAll(Reseed.prepare());
+        if (!EnvReads.installed()) {
+            missing.add("the environment variables it reads");
+        }
         String clock = StartTime.prepare();
         if (clock != null) {
             missing.add(clock);

@@ -90,6 +90,11 @@ final class Native {
         return bound && c != null && classInitialized0(c);
     }
 
+    /** Reference field {@code f} of {@code target} (static: null), read through JNI. */
+    static Object getField(Field f, Object target) {
+        return bound && f != null ? getField0(f, target) : null;
+    }
+
     /** Sets reference field {@code f} of {@code target} (static: null), final or not. */
     static boolean setField(Field f, Object target, Object value) {
         return bound && f != null && setField0(f, target, value);
@@ -121,6 +126,8 @@ final class Native {
     private static native boolean classInitialized0(Class<?> c);
 
     private static native boolean setField0(Field f, Object target, Object value);
+
+    private static native Object getField0(Field f, Object target);
 
     private static native int hideOptions0(String first, int count);
 }
