@@ -27,6 +27,7 @@ import struct
 import threading
 
 from jfast.linux.libc import check, libc
+from jfast.linux.procfs import stat
 from jfast.linux.sha256 import sha256
 from jfast.log import verbose
 
@@ -179,11 +180,10 @@ class Recorder:
             if cur == self.program_pid or self._tree.get(cur):
                 break
             chain.append(cur)
-            try:
-                with open(f"/proc/{cur}/stat") as f:
-                    cur = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
+            fields = stat(cur)
+            if not fields or not fields[1].isdigit():
                 break
+            cur = int(fields[1])
         else:
             ours = False
         for p in chain:

@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 from jfast.criu import criu
-from jfast.errors import FastPathUnavailable, JfastError
+from jfast.errors import FastPathUnavailable, JfastError, UsageError
 from jfast.java.jdk import find_java
 from jfast.linux.programs import run, which
 from jfast.sandbox import userns
@@ -184,19 +183,24 @@ def checks(java: str | None = None) -> list[Check]:
 
 
 def main(args: list[str]) -> int:
-    java = None
-    if len(args) >= 2 and args[0] == "--java":
-        java, args = os.path.abspath(args[1]), args[2:]
-        if not os.access(java, os.X_OK):
-            print(f"jfast doctor: --java {java} is not executable: name a JDK's bin/java",
-                  file=sys.stderr)
-            return 2
-    if args not in ([], ["--json"]):
-        print(__doc__.strip(), file=sys.stderr)
-        return 0 if args in (["-h"], ["--help"]) else 2
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:      # exit 2 through the cli's edge
+            raise UsageError(f"{message} (see `jfast doctor --help`)")
+
+    p = Parser(prog="jfast doctor", description="Can this machine, for this user, restore "
+               "Java programs, on the java jfast would use? Exit status: 0 when the fast "
+               "path works, 1 when it cannot, 2 on bad usage.")
+    p.add_argument("--java", metavar="PATH", help="probe this java instead of jfast's")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    opts = p.parse_args(args)
+    java = os.path.abspath(opts.java) if opts.java else None
+    if java and not os.access(java, os.X_OK):
+        raise UsageError(f"--java {java} is not executable: name a JDK's bin/java")
     found = checks(java)
     works = not any(c.state == "fail" for c in found)
-    if args == ["--json"]:
+    if opts.json:
         print(json.dumps({"works": works, "uid": os.geteuid(),
                           "checks": [c.as_dict() for c in found]}, indent=1))
         return 0 if works else 1

@@ -17,11 +17,10 @@ port 6000+n.
 
 from __future__ import annotations
 
-import os
 import re
 
 from jfast.linux import sockdiag
-from jfast.linux.procfs import tree
+from jfast.linux.procfs import fd_links, tree
 
 X_TCP_PORTS = range(6000, 6064)
 
@@ -32,15 +31,7 @@ def socket_inodes(pids: list[int]) -> dict[int, int]:
     """Socket inode -> a PID holding it, over all fds of `pids`."""
     held: dict[int, int] = {}
     for pid in pids:
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
+        for link in fd_links(pid):
             if link.startswith("socket:["):
                 held.setdefault(int(link[8:-1]), pid)
     return held

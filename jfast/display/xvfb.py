@@ -132,10 +132,10 @@ def resume(init_pid: int, program_pid: int, number: int, window: int | None) -> 
     """Wake a restored tree that CRIU left stopped: Xvfb first, then, once
     the display answers with the program's window in place, everything
     else. Raises FastPathUnavailable (the tree still stopped) otherwise."""
-    from jfast.linux.procfs import tree
+    from jfast.linux.procfs import comm, tree
 
     pids = tree(program_pid)
-    servers = [p for p in pids if _comm(p) == "Xvfb"]
+    servers = [p for p in pids if comm(p) == "Xvfb"]
     if not servers:
         raise FastPathUnavailable("restored display broken", "no Xvfb in the restored tree")
     for pid in servers:
@@ -149,14 +149,6 @@ def resume(init_pid: int, program_pid: int, number: int, window: int | None) -> 
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
-
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 def probe(path: str, window: int | None, timeout: float = 5.0) -> str | None:

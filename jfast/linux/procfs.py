@@ -66,3 +66,42 @@ def reading(pid: int, tid: int | None = None) -> set[int]:
         if len(fields) > 1 and fields[0] == "0":
             out.add(int(fields[1], 16))
     return out
+
+
+def stat_fields(text: str) -> list[str]:
+    """The fields of a /proc/PID/stat line after the command name (which may
+    hold spaces and parentheses): [state, ppid, pgrp, ...]."""
+    return text.rsplit(")", 1)[1].split()
+
+
+def stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name, or None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return stat_fields(f.read())
+    except (OSError, IndexError):
+        return None
+
+
+def comm(pid: int) -> str:
+    """The process's command name ("" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def fd_links(pid: int) -> list[str]:
+    """What each open fd of `pid` points to (readlink of /proc/PID/fd/*)."""
+    out = []
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return out
+    for fd in fds:
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue                    # closed meanwhile
+    return out

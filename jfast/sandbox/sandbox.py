@@ -24,7 +24,7 @@ import time
 
 from jfast.errors import FastPathUnavailable
 from jfast.linux.libc import check, libc
-from jfast.linux.procfs import thread_files
+from jfast.linux.procfs import stat_fields, thread_files
 from jfast.sandbox import userns
 
 CLONE_NEWNS = 0x00020000
@@ -128,7 +128,7 @@ class Sandbox:
         end = time.monotonic() + timeout
         while pid is not None and time.monotonic() < end:
             stats = thread_files(pid, "stat")
-            if stats is None or all(st.rsplit(")", 1)[1].split()[0] in "tTXZ" for st in stats):
+            if stats is None or all(stat_fields(st)[0] in "tTXZ" for st in stats):
                 return                          # gone, or stopped
             time.sleep(0.001)
 

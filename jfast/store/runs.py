@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 
 from jfast.linux.fs import atomic_write
-from jfast.linux.procfs import children
+from jfast.linux.procfs import children, stat
 
 
 def run_dir(root: str) -> str:
@@ -24,13 +24,10 @@ def run_dir(root: str) -> str:
 
 
 def _start_ticks(pid: int) -> str | None:
-    """The process's start time in clock ticks: with the PID, an identity
-    that a recycled PID does not share."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    """When the process started (clock ticks since boot): with the PID, it
+    names one process, as PIDs are reused."""
+    fields = stat(pid)
+    return fields[19] if fields and len(fields) > 19 else None
 
 
 def register(root: str, info: dict) -> str | None:

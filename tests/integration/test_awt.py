@@ -23,8 +23,8 @@ from test_rootless import tree, user  # noqa: F401 - fixtures for the test witho
 from unit import decode_png
 
 from jfast.display import display, xguard, xvfb
-from jfast.store.entry import _write
 from jfast.store import runs
+from jfast.store.entry import _write
 
 WINDOW = """
     import javax.swing.*;

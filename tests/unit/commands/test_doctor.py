@@ -3,14 +3,21 @@ A whole doctor run, with its probe, is in tests/integration."""
 
 from __future__ import annotations
 
+import pytest
+
 from jfast.commands import doctor
+from jfast.errors import UsageError
 
 
 def test_usage_errors_exit_2(capsys):
-    assert doctor.main(["--frobnicate"]) == 2
-    assert doctor.main(["--java", "/nonexistent/java"]) == 2
-    assert "--java /nonexistent/java is not executable" in capsys.readouterr().err
-    assert doctor.main(["--help"]) == 0
+    for args, says in ((["--frobnicate"], "unrecognized arguments"),
+                       (["--java", "/nonexistent/java"], "is not executable")):
+        with pytest.raises(UsageError, match=says) as raised:
+            doctor.main(args)
+        assert raised.value.exit_code == 2
+    with pytest.raises(SystemExit) as done:
+        doctor.main(["--help"])
+    assert done.value.code == 0 and "--java PATH" in capsys.readouterr().out
 
 
 def test_a_check_as_json():

@@ -47,3 +47,19 @@ def test_a_thread_blocked_in_read_is_seen_with_its_fd():
 def test_cpu_flags_is_the_cpuinfo_flags_line():
     flags = procfs.cpu_flags()
     assert flags.startswith("flags") and " fpu " in flags
+
+
+def test_stat_comm_and_fds_of_a_process_with_an_odd_name(tmp_path):
+    odd = tmp_path / "a (b) c"
+    odd.symlink_to("/bin/sleep")
+    proc = subprocess.Popen([str(odd), "30"])
+    try:
+        time.sleep(0.1)
+        fields = procfs.stat(proc.pid)
+        assert fields[0] in "RS" and int(fields[1]) == os.getpid()   # state, parent
+        assert procfs.comm(proc.pid) == "a (b) c"
+        assert any(link.startswith("/dev/") for link in procfs.fd_links(proc.pid))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert procfs.stat(proc.pid) is None and procfs.comm(proc.pid) == ""
