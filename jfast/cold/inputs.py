@@ -26,8 +26,8 @@ import stat
 import struct
 import threading
 
+from jfast.linux import procfs
 from jfast.linux.libc import check, libc
-from jfast.linux.procfs import stat
 from jfast.linux.sha256 import sha256
 from jfast.log import verbose
 
@@ -180,7 +180,7 @@ class Recorder:
             if cur == self.program_pid or self._tree.get(cur):
                 break
             chain.append(cur)
-            fields = stat(cur)
+            fields = procfs.stat(cur)
             if not fields or not fields[1].isdigit():
                 break
             cur = int(fields[1])

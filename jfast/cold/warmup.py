@@ -124,6 +124,8 @@ class ColdRun:
             closing = None
             try:
                 self._watch()
+            except Exception as e:  # noqa: BLE001 - a bug here must not cost the run
+                self._give_up(e)
             finally:
                 self.display.close()
                 if self.inputs:             # the program is gone: no more checkpoints
@@ -132,6 +134,27 @@ class ColdRun:
         self.report.exit_signal = sb.signal
         self._wind_down(closing)
         return code
+
+    def _give_up(self, error: Exception) -> None:
+        """An error of jfast's own after the program started: no checkpoint
+        in this run, and the program goes on as under java (the agent's
+        command pipe closes, which releases every thread it holds), then
+        jfast waits for it as usual."""
+        import traceback
+        verbose(traceback.format_exc())
+        self.best = 99
+        self.report.checkpoint = "failed"
+        self.report.reason = f"internal error: {type(error).__name__}: {error}"
+        os.close(self.cmd_w)
+        self.cmd_w = -1
+        pidfd = self.sandbox.pidfd()
+        try:                         # keep reading the agent: its pipe must not fill
+            while select.select([pidfd], [], [], 0.05)[0] == [] and self._read_events():
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(pidfd)
 
     def _command(self, ev_w: int, cmd_r: int) -> tuple[list[str], dict[str, str], dict]:
         """The JVM's argv, environment and fds: java with the agent (docs/
@@ -207,7 +230,8 @@ class ColdRun:
         except OSError:
             pass
         os.close(self.ev_r)
-        os.close(self.cmd_w)
+        if self.cmd_w >= 0:
+            os.close(self.cmd_w)
         if closing is not None:
             closing.join()
         if self.tee is not None:

@@ -50,3 +50,21 @@ def test_a_quick_preload_at_main_makes_the_entry_plain():
     assert run._plain and run.best < 0
     assert os.read(cmd_r, 10) == b"go\n"              # the agent goes on at once
     assert MAIN_GAIN == 1.5
+
+
+def test_an_error_of_jfasts_own_lets_the_program_run_on():
+    """The agent's command pipe closes (which releases every thread it holds)
+    and jfast reads its events until the program is gone."""
+    import subprocess
+    run = cold_run()
+    ev_w, cmd_r = run.test_pipes
+    program = subprocess.Popen(["sleep", "0.3"])
+    run.sandbox = SimpleNamespace(pidfd=lambda: os.pidfd_open(program.pid))
+    os.write(ev_w, b"log still talking\n")
+    os.close(ev_w)                                   # the program's end, as at its exit
+    run._give_up(RuntimeError("a bug"))
+    assert os.read(cmd_r, 10) == b""                 # EOF: the agent lets go
+    assert (run.report.checkpoint, run.report.reason) == ("failed",
+                                                          "internal error: RuntimeError: a bug")
+    assert run.cmd_w == -1 and run.best == 99
+    program.wait()
