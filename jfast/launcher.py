@@ -139,7 +139,7 @@ def _prepare(run: Run) -> None:
     if run.native is None:
         # Without it no restore can be made faithful: no chdir, no C
         # environment, no JDK internals (docs/architecture.md, "Fail closed").
-        raise FastPathUnavailable("the agent's native helper is missing",
+        raise FastPathUnavailable("the agent's native library is missing",
                                   "install gcc and libc6-dev, then reinstall jfast "
                                   "(./setup.sh install)", lasting=True)
     if "," in f"{run.native}{run.agent}":      # the agent's options are comma-separated
