@@ -236,6 +236,19 @@ class_initialized(JNIEnv *env, jclass cls, jclass c)
     return (status & JVMTI_CLASS_STATUS_INITIALIZED) ? JNI_TRUE : JNI_FALSE;
 }
 
+/* The class that declares a java.lang.reflect.Field, or NULL. */
+static jclass declaring_class(JNIEnv *env, jobject field)
+{
+    jclass owner = (*env)->CallObjectMethod(env, field,
+        (*env)->GetMethodID(env, (*env)->GetObjectClass(env, field),
+                            "getDeclaringClass", "()Ljava/lang/Class;"));
+    if (owner == NULL || (*env)->ExceptionCheck(env)) {
+        (*env)->ExceptionClear(env);
+        return NULL;
+    }
+    return owner;
+}
+
 /* Native.setField0: `field` (a java.lang.reflect.Field of a reference type)
  * of `target`, or the static one when target is null, becomes `value`. JNI
  * writes final fields too, which reflection refuses for static ones. */
@@ -248,13 +261,9 @@ set_field(JNIEnv *env, jclass cls, jobject field, jobject target, jobject value)
         return JNI_FALSE;
     }
     if (target == NULL) {
-        jclass owner = (*env)->CallObjectMethod(env, field,
-            (*env)->GetMethodID(env, (*env)->GetObjectClass(env, field),
-                                "getDeclaringClass", "()Ljava/lang/Class;"));
-        if (owner == NULL || (*env)->ExceptionCheck(env)) {
-            (*env)->ExceptionClear(env);
+        jclass owner = declaring_class(env, field);
+        if (owner == NULL)
             return JNI_FALSE;
-        }
         (*env)->SetStaticObjectField(env, owner, id, value);
     } else {
         (*env)->SetObjectField(env, target, id, value);
@@ -274,13 +283,9 @@ get_field(JNIEnv *env, jclass cls, jobject field, jobject target)
         return NULL;
     }
     if (target == NULL) {
-        jclass owner = (*env)->CallObjectMethod(env, field,
-            (*env)->GetMethodID(env, (*env)->GetObjectClass(env, field),
-                                "getDeclaringClass", "()Ljava/lang/Class;"));
-        if (owner == NULL || (*env)->ExceptionCheck(env)) {
-            (*env)->ExceptionClear(env);
+        jclass owner = declaring_class(env, field);
+        if (owner == NULL)
             return NULL;
-        }
         value = (*env)->GetStaticObjectField(env, owner, id);
     } else {
         value = (*env)->GetObjectField(env, target, id);

@@ -263,13 +263,7 @@ def _digest_if_same(path: str, ident: list) -> str | None:
 def _open_for_writing(pid: int | None) -> set[str]:
     """Paths the program holds open for writing right now."""
     out: set[str] = set()
-    if pid is None:
-        return out
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return out
-    for fd in fds:
+    for fd in procfs.fds(pid) if pid is not None else []:
         try:
             with open(f"/proc/{pid}/fdinfo/{fd}") as f:
                 flags = next((int(ln.split()[1], 8) for ln in f if ln.startswith("flags:")), 0)

@@ -92,14 +92,18 @@ def comm(pid: int) -> str:
         return ""
 
 
+def fds(pid: int) -> list[str]:
+    """The open fds of `pid`, as the names in /proc/PID/fd ([] when gone)."""
+    try:
+        return os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+
+
 def fd_links(pid: int) -> list[str]:
     """What each open fd of `pid` points to (readlink of /proc/PID/fd/*)."""
     out = []
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return out
-    for fd in fds:
+    for fd in fds(pid):
         try:
             out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
         except OSError:

@@ -4,8 +4,9 @@ An entry is a folder `entries/<key>/` holding `meta.json` (the manifest
 below), `images/` (CRIU's files and `jfast-output`, what the program printed
 before its ready point, sandbox/replay.py: every file a restore uses, under
 the manifest's digests and the owner and mode checks), `used` (a byte per
-restore) and `failures` (why restores failed since the last that worked). It is written as `<key>.*.pending/` and renamed
-into place (`Pending.publish`), under the entry's lock.
+restore) and `failures` (why restores failed since the last that worked).
+It is written as `<key>.*.pending/` and renamed into place
+(`Pending.publish`), under the entry's lock.
 
 `meta.json` is read only through `Meta.parse`, which checks its format
 version, its own digest (a flipped byte that leaves valid JSON is caught

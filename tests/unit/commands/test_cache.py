@@ -14,7 +14,8 @@ from jfast.store import locks
 
 
 def test_table_pads_columns_and_right_aligns_numbers():
-    out = cache_command.table(["A", "SIZE", "N"], [["long name", "1.0 KiB", "3"], ["x", "20 B", "12"]],
+    out = cache_command.table(["A", "SIZE", "N"],
+                              [["long name", "1.0 KiB", "3"], ["x", "20 B", "12"]],
                          right={1, 2})
     assert out.splitlines() == ["A             SIZE   N",
                                 "long name  1.0 KiB   3",
@@ -26,7 +27,8 @@ def test_help_documents_json_and_exit_codes(capsys):
         cache_command.main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for text in ("--json", "exit status", "4  remove, prune, clear", "JFAST_CACHE_MAX", "list", "info",
+    for text in ("--json", "exit status", "4  remove, prune, clear", "JFAST_CACHE_MAX", "list",
+                 "info",
                  "prune", "clear", '"state"'):
         assert text in out
 
