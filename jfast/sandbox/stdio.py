@@ -13,9 +13,10 @@ For those the program gets a pipe and jfast copies between the pipe and the
 caller's fd, writing through the caller's own file description so that
 offsets shared with the shell advance as they would under java.
 
-The *shape* of stdio (the kind of each fd as the program sees it, and which
-fds share one object) is part of the cache key: a checkpoint whose stdout
-and stderr were one pipe cannot be rebound to a caller whose differ.
+The *shape* of stdio (which fds are a terminal, and which share one open
+file) is part of the cache key: a checkpoint whose stdout and stderr were
+one pipe cannot be rebound to a caller whose differ. Which kind of
+non-terminal each fd is is not (docs/architecture.md, "The sandbox").
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import os
 import stat
 import threading
 from collections import namedtuple
+
+from jfast.linux.libc import same_open_file
 
 
 class StdFd(namedtuple("StdFd", "fd kind resource identity")):
@@ -65,10 +68,33 @@ def describe(fd: int) -> StdFd:
     return StdFd(fd, "dev", f"file[{_mnt_id(fd):x}:{st.st_ino:x}]", ("dev", *ident))
 
 
+def describe_all(fds: list[int]) -> list[StdFd]:
+    """describe() each fd; fds on one inode but not one open file (two opens
+    of /dev/null or of one file) get identities of their own, so that each
+    keeps its own offset and the key tells `>f 2>f` from `>f 2>&1`."""
+    out: list[StdFd] = []
+    for f in map(describe, fds):
+        if f.kind not in ("tty", "closed"):
+            same_inode = [g for g in out if g.identity[:3] == f.identity]
+            one = [g for g in same_inode if same_open_file(g.fd, f.fd) is not False]
+            if one:
+                f = f._replace(identity=one[0].identity)
+            elif same_inode:
+                f = f._replace(identity=(*f.identity, "open", f.fd))
+        out.append(f)
+    return out
+
+
 def shape(fds: list[StdFd]) -> str:
-    """E.g. 'tty0,tty0,tty0' or 'dev0,pipe1,pipe1': kinds plus sharing."""
+    """The key's part: 'tty0,tty0,tty0' or 'io0,io1,io1', a terminal or not
+    plus which fds are one object. Whether a non-terminal fd is /dev/null, a
+    file or a pipe is no part of it: a cold run gives the program pipes for
+    its output (it records what goes through them), and a restore hands it
+    whatever the caller has, so one checkpoint serves `>/dev/null`, `>file`
+    and `| cat` alike."""
     firsts: dict[tuple, int] = {}
-    return ",".join(f"{f.kind}{firsts.setdefault(f.identity, f.fd)}" for f in fds)
+    return ",".join(f"{'tty' if f.kind == 'tty' else 'io'}{firsts.setdefault(f.identity, f.fd)}"
+                    for f in fds)
 
 
 class Stdio:
@@ -116,14 +142,15 @@ def prepare(record: Recording | None = None) -> Stdio:  # noqa: F821 - replay.Re
     (a terminal never does: the program must see the terminal itself)."""
     io = Stdio()
     relays: dict[tuple, int] = {}        # (caller object, direction) -> end handed over
-    for f in (describe(fd) for fd in (0, 1, 2)):
+    handed: list[int] = []
+    for f in describe_all([0, 1, 2]):
         if f.kind == "closed":
             # java would run with it closed; /dev/null is the nearest thing
             # that can be checkpointed and rebound.
             theirs = os.open(os.devnull, os.O_RDWR)
             io._theirs.append(theirs)
-        elif f.kind in ("file", "socket") or (f.kind == "pipe" and (
-                _foreign(f.fd) or (record and f.fd != 0))):
+        elif f.kind in ("file", "socket") or (f.kind == "pipe" and _foreign(f.fd)) or (
+                record and f.fd != 0 and f.kind in ("pipe", "dev")):
             inbound = f.fd == 0
             theirs = relays.get((f.identity, inbound), -1)
             if theirs < 0:
@@ -143,8 +170,8 @@ def prepare(record: Recording | None = None) -> Stdio:  # noqa: F821 - replay.Re
         else:
             theirs = f.fd
         io.fds[f.fd] = theirs
-        d = describe(theirs)
-        io.program_side.append(StdFd(f.fd, d.kind, d.resource, d.identity))
+        handed.append(theirs)
+    io.program_side = [d._replace(fd=fd) for fd, d in enumerate(describe_all(handed))]
     return io
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import JFAST, Runner, compile_java
@@ -83,3 +84,43 @@ def test_a_program_killed_by_sigkill_kills_jfast_with_it(runner: Runner, count: 
         run = runner.run([*JFAST, *count, "kill"])
         assert run.returncode == -signal.SIGKILL, (run.returncode, runner.last())
     assert {r["exit_signal"] for r in runner.reports()} == {signal.SIGKILL}
+
+
+EARLY = """
+    public class Early {
+        public static void main(String[] args) {
+            System.out.println("before the point");
+            System.err.println("err before");
+            dev.jfast.Jfast.ready();
+            System.out.println("after " + args[0]);
+        }
+    }
+"""
+
+
+def test_any_redirection_of_output_restores_the_same_checkpoint(runner: Runner,
+                                                                 tmp_path: Path):
+    """/dev/null, a file and a pipe are one shape to the program: the
+    checkpoint made under one restores under the others, early output and
+    all. Only sharing tells shapes apart (stderr one with stdout or not)."""
+    from jfast.java import agentfiles
+    api = agentfiles.locate("jfast-agent.jar")
+    cp = f"{compile_java(tmp_path / 'early', {'Early.java': EARLY}, api)}:{api}"
+    cmd = f'{" ".join(JFAST)} -cp {cp} Early x'
+    out = tmp_path / "out.txt"
+    both, first = "before the point\nerr before\nafter x\n", "before the point\nafter x\n"
+    for shell, outcome, expected in (
+            (f"{cmd} >/dev/null 2>&1", "started", None),
+            (f"{cmd} >{out} 2>&1", "restored", both),
+            (f"{cmd} 2>&1 | cat", "restored", both),
+            (f"{cmd} >{out} 2>/dev/null", "started", first),
+            (f"{cmd} >/dev/null 2>/dev/null", "restored", None),
+            (f"{cmd} 2>/dev/null | cat", "restored", first)):
+        run = subprocess.run(shell, shell=True, check=False, env=runner.env,
+                             capture_output=True, text=True, timeout=120,
+                             stdin=subprocess.DEVNULL)
+        assert runner.last()["outcome"] == outcome, (shell, runner.last())
+        if expected is not None:
+            text = out.read_text() if f">{out}" in shell else run.stdout
+            assert text == expected, (shell, text)
+    assert len(runner.entries()) == 2
