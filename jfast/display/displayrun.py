@@ -71,7 +71,7 @@ class ColdDisplay:
         assert self.plan is not None and self.init_pid is not None
         try:
             self.watch = xwatch.WindowWatch(xvfb.socket_path(self.init_pid, self.plan.number))
-        except Exception as e:  # python-xlib raises several unrelated types
+        except Exception as e:  # noqa: BLE001 - python-xlib raises several unrelated types
             verbose(f"cannot watch the virtual display for windows: {e}")
             self.watching = False
 

@@ -58,7 +58,7 @@ def probe(java: str, timeout: float = 120) -> Verdict:
 
         def run(cmd: list[str], cwd: Path, value: str) -> subprocess.CompletedProcess:
             t0 = time.time()
-            done = subprocess.run(cmd, cwd=cwd, env={**env, "JFAST_PROBE": value},
+            done = subprocess.run(cmd, check=False, cwd=cwd, env={**env, "JFAST_PROBE": value},
                                   stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   timeout=timeout)
             done.elapsed_ms = (time.time() - t0) * 1000     # what a fresh JVM's age can be

@@ -26,7 +26,7 @@ def run(argv: list[str], timeout: float | None = None, **kw):
     import subprocess
 
     t0 = time.monotonic()
-    res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+    res = subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                          timeout=timeout, **kw)
     verbose(f"ran {' '.join(argv)} -> {res.returncode} in {(time.monotonic() - t0) * 1000:.0f} ms")
     return res

@@ -210,7 +210,8 @@ class Sandbox:
         spawn = self._spawn
         try:
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+            check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None),
+                  "mount --make-rprivate /")
             check(libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
                    "mount /proc")
             _own_terminal()
