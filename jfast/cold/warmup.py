@@ -470,6 +470,11 @@ class ColdRun:
                     " (the agent found no such JDK internal)")
         if self._env_read is None:
             return "the agent did not say which environment variables the program read"
+        taken = self.io.stdin_taken()
+        if taken:
+            # As with input files: a restore would go on from the first
+            # run's input, whatever this run's stdin holds.
+            return f"the program read {taken} bytes of stdin before its ready point"
         return None
 
     def _collect_garbage(self, timeout: float = 10) -> None:

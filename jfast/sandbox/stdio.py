@@ -21,9 +21,14 @@ non-terminal each fd is is not (docs/architecture.md, "The sandbox").
 
 from __future__ import annotations
 
+import fcntl
 import os
+import select
 import stat
+import sys
+import termios
 import threading
+import time
 from collections import namedtuple
 
 from jfast.linux.libc import same_open_file
@@ -106,10 +111,16 @@ class Stdio:
         self._threads: list[threading.Thread] = []
         self._ours: list[int] = []                # relay ends we keep
         self._theirs: list[int] = []              # ends handed over
+        self._feed: _Feed | None = None           # the relay into stdin, when recording
 
     @property
     def shape(self) -> str:
         return shape(self.program_side)
+
+    def stdin_taken(self) -> int:
+        """Bytes of the caller's stdin the program has read so far (0 where
+        no recording relay feeds its stdin: a terminal, /dev/null)."""
+        return self._feed.taken() if self._feed else 0
 
     def started(self) -> None:
         """Call once the sandbox holds its copies: start copying."""
@@ -124,9 +135,15 @@ class Stdio:
         for t in self._threads:
             if not t.daemon:
                 t.join()
+        if self._feed:
+            os.close(self._feed.probe)
+            self._feed = None
 
     def abandon(self) -> None:
         """Drop relays of a failed attempt (nothing was started)."""
+        if self._feed:
+            self._ours.append(self._feed.probe)
+            self._feed = None
         for fd in self._ours + self._theirs:
             try:
                 os.close(fd)
@@ -138,8 +155,9 @@ class Stdio:
 
 def prepare(record: Recording | None = None) -> Stdio:  # noqa: F821 - replay.Recording
     """Work out what the program gets as fds 0-2 (pipes for files/sockets).
-    With `record`, output pipes get a relay too, and relays record into it
-    (a terminal never does: the program must see the terminal itself)."""
+    With `record`, pipes get a relay too: output relays record into it, and
+    the one into stdin counts what the program takes (a terminal never gets
+    a relay: the program must see the terminal itself)."""
     io = Stdio()
     relays: dict[tuple, int] = {}        # (caller object, direction) -> end handed over
     handed: list[int] = []
@@ -150,12 +168,16 @@ def prepare(record: Recording | None = None) -> Stdio:  # noqa: F821 - replay.Re
             theirs = os.open(os.devnull, os.O_RDWR)
             io._theirs.append(theirs)
         elif f.kind in ("file", "socket") or (f.kind == "pipe" and _foreign(f.fd)) or (
-                record and f.fd != 0 and f.kind in ("pipe", "dev")):
+                record and f.kind == "pipe") or (record and f.fd != 0 and f.kind == "dev"):
             inbound = f.fd == 0
             theirs = relays.get((f.identity, inbound), -1)
             if theirs < 0:
                 r, w = os.pipe()
-                if inbound:
+                if inbound and record:
+                    mine, theirs = w, r
+                    io._feed = _Feed(w, os.dup(r))
+                    t = threading.Thread(target=io._feed.run, daemon=True)
+                elif inbound:
                     mine, theirs = w, r
                     t = threading.Thread(target=_copy, args=(0, w, w), daemon=True)
                 else:
@@ -179,6 +201,48 @@ def _foreign(fd: int) -> bool:
     """A pipe another user made (say root's shell, piping into `runuser`):
     a rootless criu cannot reopen it through /proc at restore."""
     return os.fstat(fd).st_uid != os.geteuid()
+
+
+class _Feed:
+    """The relay into the program's stdin on a recording run, counting what
+    it passed: bytes passed less bytes still in the pipe is what the program
+    has read. A checkpoint after that would hand every restore the state of
+    a program that has read the first run's input, so there is none. Writes
+    are non-blocking and at most PIPE_BUF, so each is whole or nothing and
+    the count, kept under a lock with the write, is exact."""
+
+    def __init__(self, w: int, probe: int) -> None:
+        self.w = w
+        self.probe = probe              # a read end of our own, for FIONREAD after EOF
+        self.passed = 0
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        os.set_blocking(self.w, False)
+        try:
+            while data := os.read(0, 65536):
+                view = memoryview(data)
+                while view:
+                    select.select([], [self.w], [])
+                    with self.lock:
+                        try:
+                            n = os.write(self.w, view[:select.PIPE_BUF])
+                        except BlockingIOError:
+                            n = 0
+                        self.passed += n
+                    if n == 0:
+                        time.sleep(0.001)      # writable, but not PIPE_BUF bytes of room
+                    view = view[n:]
+        except OSError:
+            pass
+        finally:
+            with self.lock:
+                os.close(self.w)
+
+    def taken(self) -> int:
+        with self.lock:
+            unread = fcntl.ioctl(self.probe, termios.FIONREAD, b"\0\0\0\0")
+            return self.passed - int.from_bytes(unread, sys.byteorder)
 
 
 def _copy(src: int, dst: int, close: int,

@@ -115,7 +115,8 @@ class Runner:
 
     def run(self, argv: list[str], timeout: float = 120, env: dict | None = None,
             **kw) -> subprocess.CompletedProcess:
-        kw.setdefault("stdin", subprocess.DEVNULL)
+        if "input" not in kw:
+            kw.setdefault("stdin", subprocess.DEVNULL)
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                               env={**self.env, **(env or {})}, **kw)
 

@@ -124,3 +124,36 @@ def test_any_redirection_of_output_restores_the_same_checkpoint(runner: Runner,
             text = out.read_text() if f">{out}" in shell else run.stdout
             assert text == expected, (shell, text)
     assert len(runner.entries()) == 2
+
+
+READS_STDIN = """
+    import java.io.*;
+    public class ReadsStdin {
+        public static void main(String[] args) throws IOException {
+            String line = new BufferedReader(new InputStreamReader(System.in)).readLine();
+            dev.jfast.Jfast.ready();
+            System.out.println("got " + line);
+        }
+    }
+"""
+
+
+def test_stdin_read_before_the_ready_point_makes_no_checkpoint(runner: Runner, tmp_path: Path):
+    """A restore would go on from the first run's input: like an input file
+    read before the point, it keeps the program from being checkpointed.
+    A program that leaves stdin alone is restored with a pipe on stdin."""
+    from jfast.java import agentfiles
+    api = agentfiles.locate("jfast-agent.jar")
+    cp = f"{compile_java(tmp_path / 'reads', {'ReadsStdin.java': READS_STDIN}, api)}:{api}"
+    for word in ("first", "second", "third"):
+        run = runner.run([*JFAST, "-cp", cp, "ReadsStdin"], input=f"{word}\n")
+        assert run.stdout == f"got {word}\n", (run.stdout, runner.last())
+        assert runner.last()["outcome"] == "started", runner.last()
+    assert "read 6 bytes of stdin before its ready point" in runner.reports()[0]["reason"]
+    early = f"{compile_java(tmp_path / 'early', {'Early.java': EARLY}, api)}:{api}"
+    outcomes = []
+    for word in ("one", "two"):
+        run = runner.run([*JFAST, "-cp", early, "Early", "x"], input=f"{word}\n")
+        assert run.stdout == "before the point\nafter x\n", run.stdout
+        outcomes.append(runner.last()["outcome"])
+    assert outcomes == ["started", "restored"]

@@ -10,10 +10,11 @@ from types import SimpleNamespace
 
 from jfast.cold.warmup import MAIN_GAIN, ColdRun
 from jfast.report import Report
+from jfast.sandbox.stdio import Stdio
 
 
 def cold_run(ready: str = "auto") -> ColdRun:
-    run = ColdRun(SimpleNamespace(ready=ready), Report(), None)
+    run = ColdRun(SimpleNamespace(ready=ready), Report(), Stdio())
     run.ev_r, ev_w = os.pipe()
     cmd_r, run.cmd_w = os.pipe()
     run.test_pipes = (ev_w, cmd_r)

@@ -72,3 +72,13 @@ def test_a_terminal_is_handed_over_as_it_is(tmp_path: Path):
     os.close(side)
     os.close(main)
     assert out.read_text() == "tty0,tty0,tty0"
+
+
+def test_a_recording_relay_counts_what_the_program_took_from_stdin():
+    code = ("import os, time; from jfast.sandbox import replay, stdio; "
+            "io = stdio.prepare(replay.Recording()); program = os.dup(io.fds[0]); "
+            "io.started(); time.sleep(0.3); before = io.stdin_taken(); "
+            "got = os.read(program, 2); print(before, io.stdin_taken(), got.decode())")
+    res = subprocess.run([sys.executable, "-c", code], input="hello\n", capture_output=True,
+                         text=True, check=True, cwd=Path(__file__).resolve().parents[3])
+    assert res.stdout.split() == ["0", "2", "he"]
