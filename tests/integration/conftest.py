@@ -22,6 +22,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from unit import compile_java  # noqa: E402,F401 - imported by the tests from here
 
+
+def with_api(out: Path, sources: dict[str, str]) -> str:
+    """Compile programs that call dev.jfast.Jfast.ready() into `out`; their
+    class path, with the jar that holds that API."""
+    from jfast.java import agentfiles
+    api = str(agentfiles.locate("jfast-agent.jar"))
+    return f"{compile_java(out, sources, api)}:{api}"
+
 REPO = Path(__file__).resolve().parents[2]
 JFAST = [sys.executable, str(REPO / "bin" / "jfast")]
 MUST_WORK = os.environ.get("JFAST_MUST_WORK", "") not in ("", "0")

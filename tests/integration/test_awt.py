@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import test_rootless as rootless
-from conftest import JFAST, Runner, compile_java, java_symlink, need_tool
+from conftest import JFAST, Runner, compile_java, java_symlink, need_tool, with_api
 from test_rootless import tree, user  # noqa: F401 - fixtures for the test without root
 from unit import decode_png
 
@@ -182,11 +182,7 @@ def share_of(rgb: bytes, width: int, box: tuple[int, int, int, int],
 @pytest.fixture(scope="module")
 def window_classes(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The Window program, with jfast's API class on its class path."""
-    from jfast.java import agentfiles
-    agent = agentfiles.locate("jfast-agent.jar")
-    classes = compile_java(tmp_path_factory.mktemp("window"), {"Window.java": WINDOW},
-                           str(agent))
-    return f"{classes}:{agent}"
+    return with_api(tmp_path_factory.mktemp("window"), {"Window.java": WINDOW})
 
 
 def no_display_env(runner: Runner, **extra: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, compile_java, java_symlink
+from conftest import JFAST, Runner, compile_java, java_symlink, with_api
 
 from jfast.store import integrity
 from jfast.store.entry import _write
@@ -334,10 +334,7 @@ BIG = """
 
 @real
 def test_sigkill_during_the_dump_leaves_nothing_usable(runner: Runner, tmp_path: Path):
-    from jfast.java import agentfiles
-    agent = agentfiles.locate("jfast-agent.jar")
-    classes = compile_java(tmp_path / "big", {"Big.java": BIG}, str(agent))
-    args = ["-Xmx1g", "-cp", f"{classes}:{agent}", "Big", "300"]
+    args = ["-Xmx1g", "-cp", with_api(tmp_path / "big", {"Big.java": BIG}), "Big", "300"]
     env = {"JFAST_READY": "explicit"}            # one dump, of 300 MiB: slow enough to hit
     proc = subprocess.Popen([*JFAST, *args], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env={**runner.env, **env})

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, compile_java, java_symlink, need_tool, tmux, tmux_wait
+from conftest import JFAST, Runner, compile_java, java_symlink, need_tool, tmux, tmux_wait, with_api
 
 from jfast.criu import kdat
 
@@ -275,10 +275,7 @@ EXPLICIT = """
 
 
 def test_explicit_ready_point(runner: Runner, tmp_path: Path):
-    from jfast.java import agentfiles
-    agent = agentfiles.locate("jfast-agent.jar")
-    classes = compile_java(tmp_path / "explicit", {"Explicit.java": EXPLICIT}, str(agent))
-    cp = f"{classes}:{agent}"
+    cp = with_api(tmp_path / "explicit", {"Explicit.java": EXPLICIT})
     first = runner.jfast("-cp", cp, "Explicit", "x")
     assert first.stdout == "warming\nafter ready x 1000\n"
     assert runner.last()["ready_point"] == "explicit"

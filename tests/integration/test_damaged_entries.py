@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, compile_java
+from conftest import JFAST, Runner, with_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
@@ -30,10 +30,7 @@ EARLY = """
 
 @pytest.fixture(scope="module")
 def program(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    from jfast.java import agentfiles
-    api = agentfiles.locate("jfast-agent.jar")
-    classes = compile_java(tmp_path_factory.mktemp("early"), {"Early.java": EARLY}, api)
-    return ["-cp", f"{classes}:{api}", "Early"]
+    return ["-cp", with_api(tmp_path_factory.mktemp("early"), {"Early.java": EARLY}), "Early"]
 
 
 def java_result(runner: Runner, argv: list[str]) -> tuple[str, str, int]:
@@ -158,10 +155,8 @@ def test_checkpoints_that_never_restore_are_not_made_again(runner: Runner, tmp_p
     """The image holds a file the first run deleted as it exited: every
     restore would fail. Two failures set the entry aside and mark its key;
     later runs are java's, until `jfast cache prune` lets jfast try again."""
-    from jfast.java import agentfiles
-    api = agentfiles.locate("jfast-agent.jar")
-    classes = compile_java(tmp_path / "holder", {"TempHolder.java": TEMP_HOLDER}, api)
-    argv = ["-cp", f"{classes}:{api}", "TempHolder", "x"]
+    argv = ["-cp", with_api(tmp_path / "holder", {"TempHolder.java": TEMP_HOLDER}), "TempHolder",
+            "x"]
     want = java_result(runner, argv)
     outcomes = []
     for _ in range(5):

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, compile_java
+from conftest import JFAST, Runner, with_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
@@ -35,11 +35,7 @@ WHOLE = """
 
 @pytest.fixture(scope="module")
 def classpath(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from jfast.java import agentfiles
-    api = agentfiles.locate("jfast-agent.jar")
-    out = compile_java(tmp_path_factory.mktemp("env"), {"Secret.java": SECRET,
-                                                        "Whole.java": WHOLE}, api)
-    return f"{out}:{api}"
+    return with_api(tmp_path_factory.mktemp("env"), {"Secret.java": SECRET, "Whole.java": WHOLE})
 
 
 def test_a_variable_read_before_the_ready_point_is_an_input(runner: Runner, classpath: str):

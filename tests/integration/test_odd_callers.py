@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, compile_java
+from conftest import JFAST, Runner, compile_java, with_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
@@ -103,9 +103,7 @@ def test_any_redirection_of_output_restores_the_same_checkpoint(runner: Runner,
     """/dev/null, a file and a pipe are one shape to the program: the
     checkpoint made under one restores under the others, early output and
     all. Only sharing tells shapes apart (stderr one with stdout or not)."""
-    from jfast.java import agentfiles
-    api = agentfiles.locate("jfast-agent.jar")
-    cp = f"{compile_java(tmp_path / 'early', {'Early.java': EARLY}, api)}:{api}"
+    cp = with_api(tmp_path / "early", {"Early.java": EARLY})
     cmd = f'{" ".join(JFAST)} -cp {cp} Early x'
     out = tmp_path / "out.txt"
     both, first = "before the point\nerr before\nafter x\n", "before the point\nafter x\n"
@@ -142,15 +140,13 @@ def test_stdin_read_before_the_ready_point_makes_no_checkpoint(runner: Runner, t
     """A restore would go on from the first run's input: like an input file
     read before the point, it keeps the program from being checkpointed.
     A program that leaves stdin alone is restored with a pipe on stdin."""
-    from jfast.java import agentfiles
-    api = agentfiles.locate("jfast-agent.jar")
-    cp = f"{compile_java(tmp_path / 'reads', {'ReadsStdin.java': READS_STDIN}, api)}:{api}"
+    cp = with_api(tmp_path / "reads", {"ReadsStdin.java": READS_STDIN})
     for word in ("first", "second", "third"):
         run = runner.run([*JFAST, "-cp", cp, "ReadsStdin"], input=f"{word}\n")
         assert run.stdout == f"got {word}\n", (run.stdout, runner.last())
         assert runner.last()["outcome"] == "started", runner.last()
     assert "read 6 bytes of stdin before its ready point" in runner.reports()[0]["reason"]
-    early = f"{compile_java(tmp_path / 'early', {'Early.java': EARLY}, api)}:{api}"
+    early = with_api(tmp_path / "early", {"Early.java": EARLY})
     outcomes = []
     for word in ("one", "two"):
         run = runner.run([*JFAST, "-cp", early, "Early", "x"], input=f"{word}\n")
