@@ -219,11 +219,13 @@ class _Feed:
 
     def run(self) -> None:
         os.set_blocking(self.w, False)
+        room = select.poll()
+        room.register(self.w, select.POLLOUT)
         try:
             while data := os.read(0, 65536):
                 view = memoryview(data)
                 while view:
-                    select.select([], [self.w], [])
+                    room.poll()
                     with self.lock:
                         try:
                             n = os.write(self.w, view[:select.PIPE_BUF])
