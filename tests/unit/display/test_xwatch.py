@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
-from jfast.display import display, xwatch
+from jfast.display import xwatch
 
 
 @pytest.fixture
@@ -21,15 +19,18 @@ def xserver():
         if os.environ.get("JFAST_MUST_WORK", "") not in ("", "0"):
             pytest.fail("JFAST_MUST_WORK is set but Xvfb is missing: run ./setup.sh")
         pytest.skip("Xvfb is not installed: run ./setup.sh")
-    number = display.free_number()
-    proc = subprocess.Popen([found, f":{number}", "-screen", "0", "320x200x24",
-                             "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
-    path = f"/tmp/.X11-unix/X{number}"
-    deadline = time.monotonic() + 20
-    while not Path(path).exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    # -displayfd: Xvfb picks a free number itself and says it once it
+    # accepts connections (a number chosen here could be taken meanwhile by
+    # another test run's Xvfb, whose socket we would then talk to).
+    r, w = os.pipe()
+    proc = subprocess.Popen([found, "-displayfd", str(w), "-screen", "0", "320x200x24",
+                             "-nolisten", "tcp"], stderr=subprocess.DEVNULL, pass_fds=(w,))
+    os.close(w)
     try:
-        yield path
+        with os.fdopen(r) as said:
+            number = said.readline().strip()
+        assert number, "Xvfb exited without a display"
+        yield f"/tmp/.X11-unix/X{number}"
     finally:
         proc.terminate()
         proc.wait()
