@@ -100,6 +100,7 @@ class ColdRun:
         # The environment variables the program read so far, as the agent
         # says before each dump: "*" for all of them, else their names.
         self._env_read: str | None = None
+        self._refusal: str | None = None         # the agent's word: no checkpoint now
 
     # -- the run -----------------------------------------------------------
 
@@ -175,9 +176,10 @@ class ColdRun:
         env = plan.env
         # A JVMTI agent starts the Java one: -javaagent would turn off the CDS
         # archive's module graph (~40 ms). Preloaded, the same library shows
-        # the agent a TCP listen(2) before it happens (jfast_native.c).
+        # the agent a TCP listen(2) before it happens, and whether the kernel
+        # chose its port (jfast_native.c).
         opts += f",native={plan.native}"
-        if plan.ready in ("auto", "socket"):
+        if plan.ready != "main":
             opts += ",listen=1"
             env = {**env, "LD_PRELOAD": ":".join(filter(None, [str(plan.native),
                                                                 env.get("LD_PRELOAD")]))}
@@ -249,6 +251,8 @@ class ColdRun:
                 verbose(f"agent: {line[4:]}")
             elif line.startswith("env"):
                 self._env_read = line[4:]
+            elif line.startswith("refuse "):
+                self._refusal = self._refusal or line[7:]
             else:
                 self._events.append(line)
         return bool(chunk)
@@ -470,6 +474,8 @@ class ColdRun:
                     " (the agent found no such JDK internal)")
         if self._env_read is None:
             return "the agent did not say which environment variables the program read"
+        if self._refusal:
+            return self._refusal
         taken = self.io.stdin_taken()
         if taken:
             # As with input files: a restore would go on from the first

@@ -413,3 +413,39 @@ def test_jython_repl_restores_on_a_terminal(runner: Runner, tmp_path: Path):
     finally:
         for sock in socks:
             subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+
+
+KERNEL_PORT = """
+    import java.net.ServerSocket;
+
+    public class KernelPort {
+        public static void main(String[] args) throws Exception {
+            // a single-instance check: any free port, written down for others
+            ServerSocket mine = args[0].equals("socket") ? new ServerSocket(0) : null;
+            if (args[0].equals("explicit")) {
+                mine = new ServerSocket(0);
+                dev.jfast.Jfast.ready();
+            }
+            System.out.println("listening " + (mine.getLocalPort() > 0));
+            Thread.sleep(1000);                 // the program's life, holding its port
+            mine.close();
+        }
+    }
+"""
+
+
+@pytest.mark.parametrize("point", ["socket", "explicit"])
+def test_a_port_the_kernel_chose_makes_no_checkpoint(runner: Runner, tmp_path: Path,
+                                                     point: str):
+    """Restored, the socket would come back on the cold run's port, which a
+    second copy beside the first could not have; under java each copy gets
+    its own. So a listen on such a port is no ready point and ends
+    checkpoints, at any ready point."""
+    cp = with_api(tmp_path / "kp", {"KernelPort.java": KERNEL_PORT})
+    for _ in range(3):
+        res = runner.jfast("-cp", cp, "KernelPort", point, env={"JFAST_READY": point})
+        assert (res.stdout, res.returncode) == ("listening true\n", 0), res.stderr
+    reasons = [r["reason"] or "" for r in runner.reports()]
+    assert [r["outcome"] for r in runner.reports()] == ["started"] * 3, reasons
+    assert any("the kernel chose" in r for r in reasons), reasons
+    assert runner.entries() == []

@@ -34,6 +34,9 @@ def test_agent_lines_are_split_and_its_word_on_the_jdk_kept_apart():
     os.write(ev_w, b"prepared ok\n")
     run._read_events()
     assert run._unfaithful() is None
+    os.write(ev_w, b"refuse the kernel chose port 40000\nrefuse a later word\n")
+    run._read_events()
+    assert run._unfaithful() == "the kernel chose port 40000"     # the first word stands
 
 
 def test_no_word_from_the_agent_is_no_checkpoint():

@@ -39,8 +39,10 @@ import java.util.Map;
  *     boot, platform and system loaders hold are written there.</li>
  * <li>{@code listen=1}: jfast put the native library first in LD_PRELOAD:
  *     under auto and socket, the first TCP listen(2) is a ready point
- *     ({@code ready socket}), taken before the socket listens. The
- *     program's environment loses that LD_PRELOAD entry.</li>
+ *     ({@code ready socket}), taken before the socket listens; under any
+ *     mode, a listen on a port the kernel chose ends checkpoints
+ *     ({@code refuse <reason>}). The program's environment loses that
+ *     LD_PRELOAD entry.</li>
  * <li>{@code hide}: how many JVM options jfast put after its -agentpath;
  *     with it, they leave the program's RuntimeMXBean.getInputArguments().</li>
  * <li>{@code tee}, {@code teefds}: System.out (1) and/or System.err (2), on a
@@ -213,9 +215,7 @@ public final class Agent {
      * see the environment they would under java.
      */
     private static void watchListen(String lib) {
-        if (socketPoint) {
-            Native.armListen();
-        }
+        Native.armListen(socketPoint);
         if (Native.dropPreload(lib)) {
             return;             // before Java read the environment: nothing else to do
         }
@@ -232,6 +232,20 @@ public final class Agent {
                 env.put("LD_PRELOAD", rest);
             }
             FreshRun.environment(env, new java.util.ArrayList<String>());
+        }
+    }
+
+    /**
+     * The program is about to listen on a port the kernel chose
+     * (Native.kernelPortListen). A restore would bring it back on that port,
+     * which a copy restored beside a running one could not have: no
+     * checkpoint from now on (the cold run's own, already made, are fine).
+     */
+    static void kernelPort(int port) {
+        if (!restored) {
+            ReadyPoint.send("refuse the program listens on "
+                    + (port > 0 ? "port " + port + ", which" : "a port")
+                    + " the kernel chose; a restored copy could not have it beside another");
         }
     }
 

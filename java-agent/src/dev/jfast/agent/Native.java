@@ -51,14 +51,23 @@ final class Native {
         return out;
     }
 
-    /** The first TCP listen(2) from now on calls {@link #beforeListen} first. */
-    static void armListen() {
-        armListen0();
+    /**
+     * TCP listen(2) calls from now on are watched: one on a port the kernel
+     * chose calls {@link #kernelPortListen}; with {@code point}, the first
+     * other one calls {@link #beforeListen} first.
+     */
+    static void armListen(boolean point) {
+        armListen0(point);
     }
 
     /** Called by the native listen(2), on the thread about to listen. */
     private static void beforeListen() {
         Agent.socketReady();
+    }
+
+    /** Called by the native listen(2) on a port the kernel chose (-1: not yet). */
+    private static void kernelPortListen(int port) {
+        Agent.kernelPort(port);
     }
 
     /** Opens {@code pkg} of {@code from} to {@code to} (JVMTI); false if it cannot. */
@@ -113,7 +122,7 @@ final class Native {
 
     private static native Class<?>[] loadedClasses0();
 
-    private static native void armListen0();
+    private static native void armListen0(boolean point);
 
     private static native int trimMalloc0();
 
