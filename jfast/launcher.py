@@ -124,6 +124,10 @@ def _prepare(run: Run) -> None:
         raise FastPathUnavailable("JFAST_READY=none")
     run.criu = criu.find()
     if userns.rootless():
+        if run.io.foreign_terminal:
+            raise FastPathUnavailable("the terminal belongs to another user (as after su)",
+                                      "criu cannot restore a terminal it does not own: "
+                                      "log in as this user for the fast path")
         blocked = userns.blocked()
         if blocked:
             raise FastPathUnavailable("user namespaces are off", f"{blocked[0]}; {blocked[1]}",

@@ -117,6 +117,14 @@ class Stdio:
     def shape(self) -> str:
         return shape(self.program_side)
 
+    @property
+    def foreign_terminal(self) -> bool:
+        """Whether a terminal among fds 0-2 belongs to another user, as
+        after `su -l user` in root's terminal. Rootless criu cannot restore
+        such a terminal ("tty: Can't setup uid"), and a checkpoint made on
+        it restores nowhere else either."""
+        return any(f.kind == "tty" and _foreign(f.fd) for f in self.program_side)
+
     def stdin_taken(self) -> int:
         """Bytes of the caller's stdin the program has read so far (0 where
         no recording relay feeds its stdin: a terminal, /dev/null)."""
@@ -198,8 +206,8 @@ def prepare(record: Recording | None = None) -> Stdio:  # noqa: F821 - replay.Re
 
 
 def _foreign(fd: int) -> bool:
-    """A pipe another user made (say root's shell, piping into `runuser`):
-    a rootless criu cannot reopen it through /proc at restore."""
+    """A pipe or terminal another user owns (say root's shell, piping into
+    `runuser`): a rootless criu cannot reopen it at restore."""
     return os.fstat(fd).st_uid != os.geteuid()
 
 

@@ -178,3 +178,47 @@ def test_without_user_namespaces_the_program_runs_and_jfast_says_so_once(
     assert errs[1] == "", "the notice must be said once"
     last = reports(tree)[-1]
     assert last["outcome"] == "fallback" and "user namespaces" in last["reason"], last
+
+
+def read_line(fd: int, timeout: float = 60) -> bytes:
+    """A line from a terminal's main side."""
+    import select
+    got, end = b"", time.monotonic() + timeout
+    while b"\n" not in got and time.monotonic() < end:
+        if select.select([fd], [], [], 1)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:                       # EIO: no one holds the other side
+                break
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+def test_a_terminal_of_another_user_gets_java(user: pwd.struct_passwd, tree: Path):
+    """As after `su -l user` in root's terminal: a rootless criu cannot
+    restore a terminal the user does not own, so jfast neither makes nor
+    restores a checkpoint there: java runs it, every time."""
+    import pty
+    argv = as_user(user, [*jfast_argv(tree), "-cp", str(tree / "classes"), "Who"], tree)
+    env = {**user_env(tree), "JFAST_READY": "main"}
+    before = len(reports(tree))
+    lines = []
+    for _ in range(3):
+        main, side = pty.openpty()                  # root's, as su leaves it
+        proc = subprocess.Popen(argv, stdin=side, stdout=side, stderr=side, env=env)
+        os.close(side)
+        try:
+            lines.append(read_line(main))
+            os.write(main, b"\n")
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(main)
+    assert lines == [f"{USER} {user.pw_uid}\r\n".encode()] * 3
+    runs = reports(tree)[before:]
+    assert [r["outcome"] for r in runs] == ["fallback"] * 3, runs
+    assert all("terminal belongs to another user" in r["reason"] for r in runs), runs
