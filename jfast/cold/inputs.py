@@ -265,9 +265,7 @@ def _open_for_writing(pid: int | None) -> set[str]:
     out: set[str] = set()
     for fd in procfs.fds(pid) if pid is not None else []:
         try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                flags = next((int(ln.split()[1], 8) for ln in f if ln.startswith("flags:")), 0)
-            if flags & os.O_ACCMODE != os.O_RDONLY:
+            if int(procfs.fdinfo(pid, fd, "flags"), 8) & os.O_ACCMODE != os.O_RDONLY:
                 out.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
         except (OSError, ValueError):
             continue

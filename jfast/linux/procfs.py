@@ -100,6 +100,17 @@ def fds(pid: int) -> list[str]:
         return []
 
 
+def fdinfo(pid: int | str, fd: int | str, field: str) -> str:
+    """One field of /proc/PID/fdinfo/FD ("mnt_id", "flags", ...); OSError
+    when the fd or the field is not there."""
+    with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            if name == field:
+                return value.strip()
+    raise OSError(f"no {field} for fd {fd} of {pid}")
+
+
 def fd_links(pid: int) -> list[str]:
     """What each open fd of `pid` points to (readlink of /proc/PID/fd/*)."""
     out = []

@@ -32,6 +32,7 @@ import time
 from collections import namedtuple
 
 from jfast.linux.libc import same_open_file
+from jfast.linux.procfs import fdinfo
 
 
 class StdFd(namedtuple("StdFd", "fd kind resource identity")):
@@ -44,14 +45,6 @@ class StdFd(namedtuple("StdFd", "fd kind resource identity")):
     def external(self) -> bool:
         """Whether CRIU must be told at dump time that this is external."""
         return self.kind in ("tty", "dev")
-
-
-def _mnt_id(fd: int) -> int:
-    with open(f"/proc/self/fdinfo/{fd}") as f:
-        for line in f:
-            if line.startswith("mnt_id:"):
-                return int(line.split()[1])
-    raise OSError(f"no mnt_id for fd {fd}")
 
 
 def describe(fd: int) -> StdFd:
@@ -70,7 +63,7 @@ def describe(fd: int) -> StdFd:
         return StdFd(fd, "socket", link, ("socket", *ident))   # sockets and named pipes
     if stat.S_ISREG(mode):
         return StdFd(fd, "file", "", ("file", *ident))
-    return StdFd(fd, "dev", f"file[{_mnt_id(fd):x}:{st.st_ino:x}]", ("dev", *ident))
+    return StdFd(fd, "dev", f"file[{int(fdinfo('self', fd, 'mnt_id')):x}:{st.st_ino:x}]", ("dev", *ident))
 
 
 def describe_all(fds: list[int]) -> list[StdFd]:
@@ -175,8 +168,7 @@ def prepare(record: Recording | None = None) -> Stdio:  # noqa: F821 - replay.Re
             # that can be checkpointed and rebound.
             theirs = os.open(os.devnull, os.O_RDWR)
             io._theirs.append(theirs)
-        elif f.kind in ("file", "socket") or (f.kind == "pipe" and _foreign(f.fd)) or (
-                record and f.kind == "pipe") or (record and f.fd != 0 and f.kind == "dev"):
+        elif _relayed(f, record is not None):
             inbound = f.fd == 0
             theirs = relays.get((f.identity, inbound), -1)
             if theirs < 0:
@@ -203,6 +195,16 @@ def prepare(record: Recording | None = None) -> Stdio:  # noqa: F821 - replay.Re
         handed.append(theirs)
     io.program_side = [d._replace(fd=fd) for fd, d in enumerate(describe_all(handed))]
     return io
+
+
+def _relayed(f: StdFd, recording: bool) -> bool:
+    """Whether the program gets a pipe fed by a relay instead of `f`."""
+    if f.kind in ("file", "socket"):
+        return True                     # criu checks a file's size; a peer is outside
+    if f.kind == "pipe":
+        return recording or _foreign(f.fd)
+    # a recording run records output to a device (/dev/null) too
+    return recording and f.kind == "dev" and f.fd != 0
 
 
 def _foreign(fd: int) -> bool:

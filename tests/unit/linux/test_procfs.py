@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from jfast.linux import procfs
 
 
@@ -63,3 +65,14 @@ def test_stat_comm_and_fds_of_a_process_with_an_odd_name(tmp_path):
         proc.kill()
         proc.wait()
     assert procfs.stat(proc.pid) is None and procfs.comm(proc.pid) == ""
+
+
+def test_fdinfo_fields_of_an_open_file(tmp_path):
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        assert int(procfs.fdinfo("self", fd, "flags"), 8) & os.O_ACCMODE == os.O_WRONLY
+        assert int(procfs.fdinfo(os.getpid(), fd, "mnt_id")) > 0
+        with pytest.raises(OSError):
+            procfs.fdinfo("self", fd, "no_such_field")
+    finally:
+        os.close(fd)
