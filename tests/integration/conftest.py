@@ -22,6 +22,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from unit import compile_java  # noqa: E402,F401 - imported by the tests from here
 
+# A program with an explicit ready point that prints on both streams before
+# it and ends with status 7: early output and exit status in one run.
+EARLY = """
+    public class Early {
+        public static void main(String[] args) {
+            System.out.println("early line, before the ready point");
+            System.err.println("early warning");
+            dev.jfast.Jfast.ready();
+            System.out.println("late " + String.join(" ", args));
+            System.exit(7);
+        }
+    }
+"""
+
 
 def with_api(out: Path, sources: dict[str, str]) -> str:
     """Compile programs that call dev.jfast.Jfast.ready() into `out`; their

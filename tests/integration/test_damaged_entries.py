@@ -11,21 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, with_api
+from conftest import EARLY, JFAST, Runner, with_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
-EARLY = """
-    public class Early {
-        public static void main(String[] args) {
-            System.out.println("early line, before the ready point");
-            System.err.println("early warning");
-            dev.jfast.Jfast.ready();
-            System.out.println("late " + String.join(" ", args));
-            System.exit(7);
-        }
-    }
-"""
 
 
 @pytest.fixture(scope="module")

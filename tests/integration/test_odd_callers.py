@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, compile_java, with_api
+from conftest import EARLY, JFAST, Runner, compile_java, with_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
@@ -86,16 +86,6 @@ def test_a_program_killed_by_sigkill_kills_jfast_with_it(runner: Runner, count: 
     assert {r["exit_signal"] for r in runner.reports()} == {signal.SIGKILL}
 
 
-EARLY = """
-    public class Early {
-        public static void main(String[] args) {
-            System.out.println("before the point");
-            System.err.println("err before");
-            dev.jfast.Jfast.ready();
-            System.out.println("after " + args[0]);
-        }
-    }
-"""
 
 
 def test_any_redirection_of_output_restores_the_same_checkpoint(runner: Runner,
@@ -106,7 +96,8 @@ def test_any_redirection_of_output_restores_the_same_checkpoint(runner: Runner,
     cp = with_api(tmp_path / "early", {"Early.java": EARLY})
     cmd = f'{" ".join(JFAST)} -cp {cp} Early x'
     out = tmp_path / "out.txt"
-    both, first = "before the point\nerr before\nafter x\n", "before the point\nafter x\n"
+    both = "early line, before the ready point\nearly warning\nlate x\n"
+    first = "early line, before the ready point\nlate x\n"
     for shell, outcome, expected in (
             (f"{cmd} >/dev/null 2>&1", "started", None),
             (f"{cmd} >{out} 2>&1", "restored", both),
@@ -150,6 +141,6 @@ def test_stdin_read_before_the_ready_point_makes_no_checkpoint(runner: Runner, t
     outcomes = []
     for word in ("one", "two"):
         run = runner.run([*JFAST, "-cp", early, "Early", "x"], input=f"{word}\n")
-        assert run.stdout == "before the point\nafter x\n", run.stdout
+        assert run.stdout == "early line, before the ready point\nlate x\n", run.stdout
         outcomes.append(runner.last()["outcome"])
     assert outcomes == ["started", "restored"]
