@@ -27,6 +27,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /*
@@ -59,10 +63,71 @@ change_dir(JNIEnv *env, jclass cls, jbyteArray path)
 }
 
 /*
+ * Points the kernel's copy of the environment (/proc/PID/environ, what ps
+ * and other processes read) at `block`, copied into fresh memory. Only
+ * PR_SET_MM_MAP can move it without CAP_SYS_RESOURCE, and it sets every
+ * field of the memory map at once: the others are passed as they are now,
+ * from /proc/self/stat. brk is read last, just before the call; a thread
+ * moving it in between would at worst make its next brk fail, and malloc
+ * then maps memory instead. Returns 0 or an errno value.
+ */
+static int show_env(const char *block, size_t n)
+{
+    struct prctl_mm_map map;
+    unsigned long v[52];
+    char stat[4096], *p;
+    ssize_t got;
+    int fd, i;
+    char *copy;
+
+    fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    got = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    if (got <= 0)
+        return EINVAL;
+    stat[got] = '\0';
+    if ((p = strrchr(stat, ')')) == NULL)
+        return EINVAL;
+    /* Field 3 (the state, a letter) follows the command's closing parenthesis. */
+    for (p += 2, i = 3; i < 52; i++) {
+        if (*p == '\0')
+            return EINVAL;
+        v[i] = strtoul(p, NULL, 10);
+        p += strcspn(p, " ");
+        p += *p == ' ';
+    }
+    copy = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (copy == MAP_FAILED)
+        return errno;
+    memcpy(copy, block, n);
+    memset(&map, 0, sizeof(map));
+    map.start_code = v[26];
+    map.end_code = v[27];
+    map.start_stack = v[28];
+    map.start_data = v[45];
+    map.end_data = v[46];
+    map.start_brk = v[47];
+    map.arg_start = v[48];
+    map.arg_end = v[49];
+    map.env_start = (unsigned long)copy;
+    map.env_end = (unsigned long)copy + n;
+    map.exe_fd = (__u32)-1;                   /* keep the executable */
+    map.brk = (unsigned long)sbrk(0);
+    if (prctl(PR_SET_MM, PR_SET_MM_MAP, &map, sizeof(map), 0) != 0) {
+        int rc = errno;
+        munmap(copy, n ? n : 1);
+        return rc;
+    }
+    return 0;
+}
+
+/*
  * block: "NAME=VALUE\0NAME=VALUE\0...". The environment becomes exactly
- * these variables. clearenv never frees the strings the old entries point
- * to, so pointers that native code kept from getenv stay valid.
- * Returns 0 or an errno value.
+ * these variables, for the C library and in /proc/PID/environ. clearenv
+ * never frees the strings the old entries point to, so pointers that native
+ * code kept from getenv stay valid. Returns 0 or an errno value.
  */
 static jint JNICALL
 replace_env(JNIEnv *env, jclass cls, jbyteArray block)
@@ -88,6 +153,8 @@ replace_env(JNIEnv *env, jclass cls, jbyteArray block)
             rc = errno;
         *eq = '=';
     }
+    if (rc == 0)
+        rc = show_env(copy, (size_t)n);
     free(copy);
     return rc;
 }

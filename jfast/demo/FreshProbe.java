@@ -6,7 +6,8 @@
  * static holder and both file systems, so a checkpoint holds them all. After
  * it, it prints one NAME=VALUE line for each thing a restore must make fresh:
  * the environment variable JFAST_PROBE (read only after the ready point: one
- * read before it would make each value a checkpoint of its own), user.dir,
+ * read before it would make each value a checkpoint of its own) as the
+ * program and as /proc/self/environ show it, user.dir,
  * a relative File's and
  * Path's absolute forms, the class path, the JVM's input arguments and any
  * system property naming jfast (what java would show the program), how long
@@ -40,6 +41,15 @@ public class FreshProbe {
         dev.jfast.Jfast.ready();
         String probe = String.valueOf(System.getenv("JFAST_PROBE"));
         System.out.println("env=" + probe);
+        // What other processes see (ps e, /proc/PID/environ): the same value.
+        String shown = "null";
+        for (String var : new String(java.nio.file.Files.readAllBytes(
+                Paths.get("/proc/self/environ")), "UTF-8").split("\0")) {
+            if (var.startsWith("JFAST_PROBE=")) {
+                shown = var.substring("JFAST_PROBE=".length());
+            }
+        }
+        System.out.println("procenv=" + shown);
         System.out.println("user.dir=" + System.getProperty("user.dir"));
         System.out.println("io=" + new File("rel.txt").getAbsolutePath());
         System.out.println("nio=" + Paths.get("rel.txt").toAbsolutePath());

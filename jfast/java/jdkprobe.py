@@ -103,6 +103,8 @@ def _compare(run: subprocess.CompletedProcess, saw: dict[str, str], value: str, 
         problems.append(f"stderr differs from java's: {run.stderr.strip()[:200]!r}")
     if saw.get("env") != value:
         problems.append("the environment is the first run's")
+    if saw.get("procenv") != value:
+        problems.append("/proc/PID/environ shows the first run's environment")
     if saw.get("user.dir") != str(cwd):
         problems.append("user.dir is the first run's")
     for name, api in (("io", "java.io"), ("nio", "java.nio")):
