@@ -254,8 +254,9 @@ SESSION_ENV = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "TMUX", "TMUX_PANE", "ST
 
 def _inputs_changed(meta: Meta, env: dict[str, str]) -> str | None:
     """Why a checkpoint must not be restored although its key matches: the
-    files or environment variables its program read changed, or its working
-    directory is gone."""
+    files or environment variables its program read changed, its working
+    directory is gone, or it read or wrote files there and this run is
+    elsewhere."""
     recorded = meta.input_env
     if meta.read_whole_env:
         # All of it, but what only says which terminal, session or folder
@@ -269,11 +270,16 @@ def _inputs_changed(meta: Meta, env: dict[str, str]) -> str | None:
     cwd, files = meta.inputs_cwd, meta.input_files
     if cwd and not os.path.isdir(cwd):
         return f"its working directory {cwd} is gone"
-    if cwd and cwd != os.getcwd() and any(p.startswith(os.path.join(cwd, "")) for p in files):
+    if cwd and cwd != os.getcwd():
         # perhaps by relative paths, which here would name other files
-        return f"it read files under its working directory {cwd}"
+        under = os.path.join(cwd, "")
+        if any(p.startswith(under) for p in files):
+            return f"it read files under its working directory {cwd}"
+        if any(w["path"].startswith(under) for w in meta.writes + meta.steps):
+            return f"it wrote files under its working directory {cwd}"
     from jfast.cold.inputs import changed
-    return changed(files)
+    from jfast.sandbox.rewrite import precondition
+    return changed(files) or precondition(meta.steps)
 
 
 def _exec_java(java: str, argv: list[str], env: dict[str, str], report: Report,

@@ -14,7 +14,8 @@
  * removes); keep jfast's own VM options out of the program's view. Put in
  * LD_PRELOAD, it is also the socket ready point: listen(2) of a TCP server
  * tells the agent before it happens, and bind(2) tells a port the kernel
- * chose (see listen below).
+ * chose (see listen below); and jfast_writes.c records the files the program
+ * opens for writing.
  */
 #define _GNU_SOURCE
 #include <jni.h>
@@ -521,7 +522,9 @@ failed:
 /* -- the agent's start ------------------------------------------------------ */
 
 static char *agent_jar;
-static char *agent_options;     /* as given: "<agent jar>,<agent options>" */
+static char *agent_options;
+
+void jfast_writes_arm(const char *options);     /* jfast_writes.c */     /* as given: "<agent jar>,<agent options>" */
 
 static const JNINativeMethod NATIVES[] = {
     {"trimMalloc0", "()I", (void *)trim_malloc},
@@ -590,6 +593,7 @@ Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
     }
     agent_options = strdup(options);
     agent_jar = strndup(options, (size_t)(comma - options));
+    jfast_writes_arm(options);
     memset(&callbacks, 0, sizeof(callbacks));
     callbacks.VMInit = on_vm_init;
     if (agent_options == NULL || agent_jar == NULL

@@ -205,6 +205,12 @@ class Recorder:
         if mask & FAN_OPEN:
             self.opened.setdefault(path, identity(st))
 
+    def written_so_far(self) -> set[str]:
+        """The regular files the program (or a child of it) wrote so far."""
+        self.drain()
+        with self._lock:
+            return set(self.written)
+
     def snapshot(self, skip_prefixes: list[str], skip_files: set[str],
                  class_dirs: list[str]) -> dict[str, list[int]]:
         """The inputs so far: opened, never written, not open for writing now,

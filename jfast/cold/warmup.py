@@ -29,20 +29,20 @@ import threading
 import time
 
 from jfast.cold import inputs, readypoints
-from jfast.criu import criu
+from jfast.criu import criu, images
 from jfast.display.displayrun import ColdDisplay
 from jfast.errors import FastPathUnavailable
 from jfast.java import agentfiles
 from jfast.java.jdk import feature_version, java_home
 from jfast.java.protocol import CMD_FD, EV_FD, RANK
-from jfast.linux.fs import remove_tree
+from jfast.linux.fs import atomic_write, remove_tree
 from jfast.log import VERBOSE, verbose
 from jfast.report import Report
-from jfast.sandbox import replay, stdio, terminal
+from jfast.sandbox import replay, stdio, terminal, writes
 from jfast.sandbox.sandbox import PROGRAM_PID, Sandbox, Spawn
 from jfast.settings import Settings
 from jfast.store import cache, locks, trust
-from jfast.store.entry import Entry, Pending
+from jfast.store.entry import Entry, Pending, write_data
 
 # How much longer than the start a main-entry checkpoint's preloading must
 # take for a restore to be sooner than java (ColdRun._on_event).
@@ -179,8 +179,12 @@ class ColdRun:
         # the agent a TCP listen(2) before it happens, and whether the kernel
         # chose its port (jfast_native.c).
         opts += f",native={plan.native}"
+        self.writes_log = None
         if plan.ready != "main":
-            opts += ",listen=1"
+            # ... and logs the files the program opens for writing (jfast_writes.c).
+            self.writes_log = os.path.join(cache.scratch(plan.entry.root, "writes."), "log")
+            os.close(os.open(self.writes_log, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            opts += f",listen=1,writes={self.writes_log}"
             env = {**env, "LD_PRELOAD": ":".join(filter(None, [str(plan.native),
                                                                 env.get("LD_PRELOAD")]))}
         tuning = ["-XX:-UsePerfData"]
@@ -236,8 +240,9 @@ class ColdRun:
             os.close(self.cmd_w)
         if closing is not None:
             closing.join()
-        if self.tee is not None:
-            remove_tree(os.path.dirname(self.tee))
+        for scratch in (self.tee, self.writes_log):
+            if scratch is not None:
+                remove_tree(os.path.dirname(scratch))
 
     def _read_events(self) -> bool:
         """Read what the agent wrote into `_events`, a line each; False at EOF."""
@@ -348,7 +353,8 @@ class ColdRun:
             if unfaithful:
                 raise _NoCheckpoint(unfaithful)
             t0 = time.monotonic()
-            read_so_far = self._inputs()          # before criu's own opens
+            wrote = self._writes()
+            read_so_far = self._inputs(wrote.named)   # before criu's own opens
             self._termios = terminal.settings()   # what CRIU records too
             if self.tee is not None:           # the agent's whole copy so far: take what is new
                 with open(self.tee, "rb") as f:
@@ -360,7 +366,12 @@ class ColdRun:
             externals = sorted({f.resource for f in self.io.program_side if f.external})
             criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
                       pending.dir, externals)
-            manifest = {**self._manifest(point, read_so_far), "output": printed}
+            try:
+                rewrites = writes.settle(wrote, images.regular_files(pending.images))
+            except writes.Unrepeatable as e:
+                raise _NoCheckpoint(str(e)) from None
+            manifest = {**self._manifest(point, read_so_far), "output": printed,
+                        "steps": wrote.steps, "writes": _save_writes(rewrites, pending.images)}
         except _NoCheckpoint as e:
             pending.discard()
             claim.release()
@@ -519,23 +530,56 @@ class ColdRun:
             "termios": self._termios,
         }
 
-    def _inputs(self) -> dict:
+    def _writes(self) -> writes.Collected:
+        """What the program wrote to files so far, for a restore to write
+        again (sandbox/writes.py); _NoCheckpoint when it cannot be repeated,
+        or when the file watch saw a write the native library's log does
+        not name (a child process's, or any under JFAST_READY=main)."""
+        skip = [self.plan.entry.root, agentfiles.DATA]
+        try:
+            wrote = writes.collect(self.writes_log, skip)
+        except writes.Unrepeatable as e:
+            raise _NoCheckpoint(str(e)) from None
+        if self.inputs:
+            prefixes = tuple(os.path.join(p, "") for p in skip) + writes.PSEUDO
+            # Files written and gone again left nothing to repeat (the
+            # keymap the private display's xkbcomp writes and Xvfb removes).
+            for path in sorted(self.inputs.written_so_far() - wrote.named):
+                if not path.startswith(prefixes) and os.path.exists(path):
+                    raise _NoCheckpoint(f"the program wrote {path} before its ready point, "
+                                        "where jfast could not see how")
+        return wrote
+
+    def _inputs(self, wrote: set[str]) -> dict:
         """What a restore checks first: the directory CRIU reopens as the
         program's cwd, the files the program read so far (None: unknown),
         and the environment variables it read through Java (with their
-        values here; all of them when it read the whole environment)."""
+        values here; all of them when it read the whole environment).
+        What it wrote, moved or removed (`wrote`) is not an input."""
         files = None
         if self.inputs:
             keyed = self.plan.material.get("files", {})     # covered by content
             class_dirs = [p for p in keyed if os.path.isdir(p)]
             files = self.inputs.snapshot(
                 [java_home(self.plan.java), self.plan.entry.root, agentfiles.DATA],
-                set(keyed), class_dirs)
+                set(keyed) | wrote, class_dirs)
         env = self.plan.env
         whole = self._env_read == "*"
         names = env if whole else (self._env_read or "").split()
         return {"cwd": os.getcwd(), "files": files, "env": {n: env.get(n) for n in names},
                 "env_whole": whole}
+
+def _save_writes(rewrites: list[writes.FileWrite], images_dir: str) -> list[dict]:
+    """The bytes of each write into the images (under the entry's digests),
+    and the manifest's records of them (store/entry.py owns the format)."""
+    records = []
+    for i, w in enumerate(rewrites):
+        name = write_data(i)
+        atomic_write(os.path.join(images_dir, name), w.data)
+        records.append({"path": w.path, "kind": w.kind, "start": w.start, "data": name,
+                        "mode": w.mode, "reopen": w.reopen})
+    return records
+
 
 class _NoCheckpoint(Exception):
     """This run's program cannot be checkpointed faithfully (not a failure)."""

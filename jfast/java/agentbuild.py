@@ -10,7 +10,7 @@ from pathlib import Path
 from jfast.errors import JfastError
 from jfast.java.agentfiles import AGENT_SOURCES, DEMO_SOURCES, NATIVE
 
-NATIVE_SOURCE = Path(AGENT_SOURCES) / "native" / "jfast_native.c"
+NATIVE_SOURCES = Path(AGENT_SOURCES) / "native"
 PATCH_SOURCES = Path(AGENT_SOURCES) / "jdk"
 JAVAC_FLAGS = ["--release", "11", "-XDstringConcat=inline", "-nowarn"]
 
@@ -87,16 +87,17 @@ def _jar(javac: str, target: Path, classes: Path, manifest: Path | None) -> None
 
 
 def _native(javac: str, target: Path) -> None:
-    """The agent's JNI helper (chdir, C environment). Without a C compiler
-    there is none, and jfast keeps the working directory in the key."""
+    """The agent's native library, from every C file in java-agent/native.
+    Without a C compiler there is none, and no fast path (doctor says so)."""
     import shutil
     import subprocess
 
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not cc or not NATIVE_SOURCE.exists():
+    sources = sorted(NATIVE_SOURCES.glob("*.c"))
+    if not cc or not sources:
         return
     include = Path(javac).resolve().parent.parent / "include"
     tmp = target.with_suffix(".tmp")
     subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), f"-I{include}",
-                    f"-I{include / 'linux'}", str(NATIVE_SOURCE)], check=True)
+                    f"-I{include / 'linux'}", *map(str, sources)], check=True)
     os.replace(tmp, target)

@@ -1,8 +1,9 @@
 """One checkpoint in the store, and the one owner of its format.
 
 An entry is a folder `entries/<key>/` holding `meta.json` (the manifest
-below), `images/` (CRIU's files and `jfast-output`, what the program printed
-before its ready point, sandbox/replay.py: every file a restore uses, under
+below), `images/` (CRIU's files; `jfast-output`, what the program printed
+before its ready point, sandbox/replay.py; `jfast-write-N`, the bytes it
+wrote to files, sandbox/writes.py: every file a restore uses, under
 the manifest's digests and the owner and mode checks), `used` (a byte per
 restore) and `failures` (why restores failed since the last that worked).
 It is written as `<key>.*.pending/` and renamed into place
@@ -55,6 +56,8 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "inputs": (dict, False),
     "termios": ((list, type(None)), False),
     "output": ((dict, type(None)), False),
+    "steps": (list, False),         # what a restore does to files again (sandbox/writes.py)
+    "writes": (list, False),        # files a restore writes again (sandbox/writes.py)
     "image_hash": (str, False),
     "image_files": (dict, False),
     "image_digests": (dict, False),
@@ -116,6 +119,21 @@ class Meta:
             raise BadEntry(f"{META} names another output file")
         if not isinstance(raw["material"].get("criu"), str):
             raise BadEntry(f"{META}'s key material has no criu")
+        for i, w in enumerate(raw.get("writes", [])):
+            if not (isinstance(w, dict) and _path(w.get("path"))
+                    and w.get("kind") in ("create", "append") and w.get("data") == write_data(i)
+                    and _count(w.get("start")) and _count(w.get("mode"))
+                    and (w.get("reopen") is None or _count(w.get("reopen")))):
+                raise BadEntry(f"{META}'s writes are malformed")
+        for step in raw.get("steps", []):
+            if not (isinstance(step, dict) and _path(step.get("path")) and (
+                    (step.get("op") == "opened" and isinstance(step.get("existed"), bool))
+                    or step.get("op") == "absent"
+                    or (step.get("op") == "remove" and isinstance(step.get("perform"), bool))
+                    or (step.get("op") == "rename" and _path(step.get("to"))
+                        and isinstance(step.get("replaced"), bool)
+                        and isinstance(step.get("perform"), bool)))):
+                raise BadEntry(f"{META}'s steps are malformed")
 
     # -- what the run that made the entry recorded
     @property
@@ -189,11 +207,40 @@ class Meta:
         return (self.raw.get("inputs") or {}).get("env_whole") is True
 
     @property
+    def steps(self) -> list[dict]:
+        """What the program did to files before its checkpoint, in order
+        (sandbox/writes.py): {op: opened, path, existed}, {op: absent, path}
+        (a removal or rename found none), {op: remove, path, perform} and
+        {op: rename, path, to, replaced, perform}."""
+        return self.raw.get("steps", [])
+
+    @property
+    def writes(self) -> list[dict]:
+        """What the program wrote to files before its checkpoint, for a
+        restore to write again (sandbox/writes.py): path, kind, start, data
+        (a file of the images), mode and reopen (open flags, or None)."""
+        return self.raw.get("writes", [])
+
+    @property
     def image_bytes(self) -> int:
         return self.raw.get("image_bytes", 0)
 
 
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _path(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("/")
+
+
 OUTPUT = "jfast-output"     # early output (sandbox/replay.py), beside CRIU's files
+
+
+def write_data(index: int) -> str:
+    """The images' file holding the bytes of the manifest's `index`th write."""
+    return f"jfast-write-{index}"
+
 FAILURES = "failures"        # why restores failed since the last that worked
 RESTORE_FAILURES = 2         # in a row: the entry is set aside
 

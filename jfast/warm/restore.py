@@ -17,7 +17,7 @@ from jfast.java.protocol import CMD_FD, EV_FD
 from jfast.linux.fs import remove_tree
 from jfast.log import VERBOSE, verbose
 from jfast.report import Report
-from jfast.sandbox import replay, terminal
+from jfast.sandbox import replay, rewrite, terminal
 from jfast.sandbox.sandbox import Sandbox, Spawn
 from jfast.sandbox.stdio import Stdio
 from jfast.store import cache
@@ -43,11 +43,18 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
     and FastPathUnavailable raised, before it has done anything, so that the
     launcher starts java instead."""
     work = cache.scratch(entry.root, "restore.")
+    repeat = rewrite.Repeat(meta.steps, meta.writes, entry.images, first_fd=CMD_FD + 1)
     ev_r, ev_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
     term = terminal.Adopted()
     try:
-        sb = _start(entry, meta, criu_path, io, env, work, {EV_FD: ev_w, CMD_FD: cmd_r})
+        repeat.open()
+        try:
+            sb = _start(entry, meta, criu_path, io, env, work, {EV_FD: ev_w, CMD_FD: cmd_r},
+                        repeat)
+        except BaseException:
+            repeat.abandon()
+            raise
         # Signals sent to jfast reach the program from the moment it exists
         # (a stopped one gets them when it resumes).
         with sb.forwarding():
@@ -57,11 +64,13 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
                 sb.kill()    # still held at its ready point: the program has done nothing
                 sb.wait()    # the sandbox is gone, and with it any half-restored process
                 term.restored(None)
+                repeat.abandon()
                 raise
             report.lap("restore")
             report.ran("restored")
             io.started()
             term.restored(meta.termios)
+            repeat.finish()             # what it appended to files before its checkpoint
             if meta.output is not None:  # what the cold run printed before its checkpoint
                 replay.replay(entry.output)
             _send(cmd_w, "go")           # and now the program goes on
@@ -77,23 +86,25 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
         return code
     finally:
         term.release()
+        repeat.close()
         for fd in (ev_r, cmd_w):
             os.close(fd)
         remove_tree(work)
 
 
 def _start(entry: Entry, meta: Meta, criu_path: str, io: Stdio, env: dict[str, str],
-           work, agent_fds: dict[int, int]) -> Sandbox:
+           work, agent_fds: dict[int, int], repeat: rewrite.Repeat) -> Sandbox:
     """A fresh sandbox in which criu has restored the program (stopped, if
     it has a private X server); FastPathUnavailable if criu could not."""
     facts = kdat.facts(str(entry.root), meta.material["criu"])
     virtual = meta.display.get("mode") == "virtual"
     pidfile = os.path.join(work, "pid")
-    argv = criu.restore_argv(criu_path, entry.images, work, pidfile, inherit_list(meta),
+    argv = criu.restore_argv(criu_path, entry.images, work, pidfile,
+                             inherit_list(meta) + repeat.ids,
                              facts.hook if facts else None, leave_stopped=virtual)
     criu_env = {**env, "JFAST_KDAT": facts.facts} if facts else env
     try:
-        sb = Sandbox(Spawn(argv=argv, env=criu_env, fds={**io.fds, **agent_fds},
+        sb = Sandbox(Spawn(argv=argv, env=criu_env, fds={**io.fds, **agent_fds, **repeat.fds},
                            restore_pidfile=pidfile,
                            run_facts=(facts.load() or b"") if facts else None,
                            private_x11=virtual))

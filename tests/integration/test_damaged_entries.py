@@ -124,15 +124,23 @@ def test_an_early_output_file_another_user_could_write_is_refused(runner: Runner
                    warned="jfast-output is owned by nobody")
 
 
-TEMP_HOLDER = """
-    import java.io.*;
+TEMP_DIR = """
+    import java.io.IOException;
+    import java.nio.file.*;
 
-    public class TempHolder {
+    public class TempDir {
         public static void main(String[] args) throws Exception {
-            // As Font.createFont does: a temporary copy, open, deleted at exit.
-            File f = File.createTempFile("jfast-test-", ".tmp");
-            f.deleteOnExit();
-            FileInputStream held = new FileInputStream(f);
+            // A temporary folder of its own, held open, deleted at exit.
+            Path dir = Files.createTempDirectory("jfast-test-");
+            DirectoryStream<Path> held = Files.newDirectoryStream(dir);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    held.close();
+                    Files.delete(dir);
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            }));
             dev.jfast.Jfast.ready();
             System.out.println("ran " + args[0]);
         }
@@ -141,11 +149,10 @@ TEMP_HOLDER = """
 
 
 def test_checkpoints_that_never_restore_are_not_made_again(runner: Runner, tmp_path: Path):
-    """The image holds a file the first run deleted as it exited: every
+    """The image holds a folder the first run deleted as it exited: every
     restore would fail. Two failures set the entry aside and mark its key;
     later runs are java's, until `jfast cache prune` lets jfast try again."""
-    argv = ["-cp", with_api(tmp_path / "holder", {"TempHolder.java": TEMP_HOLDER}), "TempHolder",
-            "x"]
+    argv = ["-cp", with_api(tmp_path / "holder", {"TempDir.java": TEMP_DIR}), "TempDir", "x"]
     want = java_result(runner, argv)
     outcomes = []
     for _ in range(5):

@@ -228,9 +228,10 @@ def test_an_edited_input_file_is_read_again(runner: Runner, tmp_path: Path, api:
     config = work / "config.properties"
     config.write_text("greeting=hello\n")
     args = ["-cp", f"{classes}:{api}", "Config"]
-    assert runner.jfast(*args, cwd=work).stdout == "greeting=hello\n"
-    assert runner.jfast(*args, cwd=work).stdout == "greeting=hello\n"
-    assert outcomes(runner) == ["started", "restored"]
+    for _ in range(3):
+        assert runner.jfast(*args, cwd=work).stdout == "greeting=hello\n"
+    # The second run finds started.log, which the first made (sandbox/writes.py).
+    assert outcomes(runner) == ["started", "started", "restored"]
     config.write_text("greeting=bonjour\n")
     assert runner.jfast(*args, cwd=work).stdout == "greeting=bonjour\n"
     rep = runner.last()

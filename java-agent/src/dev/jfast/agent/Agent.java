@@ -16,7 +16,8 @@ import java.util.Map;
  * native library (jfast_native.c) adds the jar to the class path when the VM
  * has started and calls {@link #nativeStart}. OPTIONS are
  * {@code ev=<fd>,cmd=<fd>,native=<path>[,ready=<mode>][,preload=<path>]
- * [,record=<path>][,listen=1][,hide=<n>][,tee=<path>,teefds=<12>][,verbose=1]}.
+ * [,record=<path>][,listen=1][,writes=<path>][,hide=<n>][,tee=<path>,teefds=<12>]
+ * [,verbose=1]}.
  *
  * <ul>
  * <li>{@code ev}: an inherited pipe fd the agent writes events to
@@ -43,6 +44,8 @@ import java.util.Map;
  *     mode, a listen on a port the kernel chose ends checkpoints
  *     ({@code refuse <reason>}). The program's environment loses that
  *     LD_PRELOAD entry.</li>
+ * <li>{@code writes}: read by the native library alone (jfast_writes.c): the
+ *     log of the files the program opens for writing.</li>
  * <li>{@code hide}: how many JVM options jfast put after its -agentpath;
  *     with it, they leave the program's RuntimeMXBean.getInputArguments().</li>
  * <li>{@code tee}, {@code teefds}: System.out (1) and/or System.err (2), on a
@@ -143,7 +146,7 @@ public final class Agent {
                     teeFds = value;
                 } else if (key.equals("verbose")) {
                     verbose = verbose || value.equals("1");
-                } else {
+                } else if (!key.equals("writes")) {      // the native library's alone
                     ignored.append(' ').append(key);
                 }
             }
