@@ -25,7 +25,7 @@ from jfast.sandbox import stdio, userns
 from jfast.settings import Settings
 from jfast.store import cache, key, notice, runs
 from jfast.store.digests import FileDigests
-from jfast.store.entry import Entry, Meta
+from jfast.store.entry import STALE_RUNS, Entry, Meta
 
 
 def main(argv: list[str]) -> int:
@@ -91,6 +91,7 @@ class Run:
         self.screen: display.DisplayPlan | None = None
         self.material: dict = {}
         self.entry: Entry | None = None
+        self.stale_runs = 0     # stale entries, never restored, replaced in a row so far
 
 
 def _fast(run: Run) -> int:
@@ -98,13 +99,15 @@ def _fast(run: Run) -> int:
     meta, set_aside, stale = _look_up(run)
     if meta is not None and meta.plain:
         return _plain(run, meta)
-    if meta is None and os.path.exists(run.entry.unrestorable):
-        # Its checkpoints failed to restore twice in a row: java runs it as
-        # it is, at no cost, until `jfast cache prune` removes the mark.
+    given_up = run.entry.given_up() if meta is None else None
+    if given_up:
+        # Its checkpoints failed to restore twice in a row, or went stale on
+        # every run: java runs it as it is, at no cost, until `jfast cache
+        # prune` removes the mark.
         run.io.abandon()
         return _exec_java(run.java, run.cmd.argv, run.env, run.report, "passthrough",
-                          "its checkpoints could not be restored: java runs it "
-                          "(jfast cache prune lets jfast try again)")
+                          f"its checkpoints could not be restored ({given_up}): java runs "
+                          "it (jfast cache prune lets jfast try again)")
     if meta is not None:
         code = _restore(run, meta)
     else:
@@ -180,6 +183,11 @@ def _look_up(run: Run) -> tuple[Meta | None, FastPathUnavailable | None, bool]:
         run.entry.release()           # admit's shared lock: this run checkpoints over it
         verbose(f"checkpoint {run.entry.key} is stale ({stale}): starting afresh")
         run.report.reason = f"checkpoint stale: {stale}"
+        run.stale_runs = 0 if run.entry.restored_before() else meta.stale_runs + 1
+        if run.stale_runs >= STALE_RUNS:
+            run.entry.give_up(f"its checkpoint went stale on {run.stale_runs} runs in a row, "
+                              f"never restored ({stale})")
+            return None, None, False
         return None, None, True
     return meta, None, False
 
@@ -215,7 +223,8 @@ def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool) -> int
     plan = warmup.Start(java=run.java, argv=run.cmd.argv, env=run.env, entry=run.entry,
                         criu=run.criu, criu_version=criu_version,
                         agent_jar=run.agent, native=run.native, ready=run.ready,
-                        material=run.material, display=run.screen, replace=replace)
+                        material=run.material, display=run.screen, replace=replace,
+                        stale_runs=run.stale_runs)
     verbose(f"no checkpoint {run.entry.key}: starting {run.cmd.target} (ready point: "
             f"{run.ready}, display: {run.screen.mode}, as {run.screen.why})")
     with runs.registered(run.root, "started", run.entry.key, run.cmd.argv, run.screen.shown()):

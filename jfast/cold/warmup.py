@@ -64,7 +64,8 @@ class Start:
 
     def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: Entry,
                  criu: str, criu_version: str, agent_jar: str, native: str,
-                 ready: str, material: dict, display=None, replace: bool = False) -> None:
+                 ready: str, material: dict, display=None, replace: bool = False,
+                 stale_runs: int = 0) -> None:
         self.java = java
         self.argv = argv               # the user's java arguments, unchanged
         self.env = env
@@ -77,6 +78,7 @@ class Start:
         self.material = material       # the key material, kept in the manifest
         self.display = display         # display.DisplayPlan (JFAST_DISPLAY)
         self.replace = replace         # the entry is stale: checkpoint over it
+        self.stale_runs = stale_runs   # stale entries replaced in a row (store/entry.py)
 
 
 def pipe_resource(fd: int) -> str:
@@ -516,7 +518,8 @@ class ColdRun:
         """What every entry's manifest says of the run that made it."""
         plan = self.plan
         return {"key": plan.entry.key, "argv": plan.argv, "java": plan.java,
-                "criu_version": plan.criu_version, "material": plan.material}
+                "criu_version": plan.criu_version, "material": plan.material,
+                "stale_runs": plan.stale_runs}
 
     def _manifest(self, point: str, read_so_far: dict) -> dict:
         return {

@@ -50,6 +50,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "jdk": (dict, False),
     "plain": (str, False),          # a restore would gain nothing: java runs it
     "ready_point": (str, False),
+    "stale_runs": (int, False),     # of the entries this one replaced (STALE_RUNS)
     "stdio": (list, False),
     "pipes": (dict, False),
     "display": (dict, False),
@@ -207,6 +208,11 @@ class Meta:
         return (self.raw.get("inputs") or {}).get("env_whole") is True
 
     @property
+    def stale_runs(self) -> int:
+        """How many stale entries, never restored, this one replaced in a row."""
+        return self.raw.get("stale_runs", 0)
+
+    @property
     def steps(self) -> list[dict]:
         """What the program did to files before its checkpoint, in order
         (sandbox/writes.py): {op: opened, path, existed}, {op: absent, path}
@@ -243,6 +249,11 @@ def write_data(index: int) -> str:
 
 FAILURES = "failures"        # why restores failed since the last that worked
 RESTORE_FAILURES = 2         # in a row: the entry is set aside
+# Runs in a row that found the last checkpoint stale (its inputs or files
+# changed) and made a new one, never restored: then no more are made. jEdit
+# needs 6 (its log's five backups fill up); a program whose files differ on
+# every run (a log moved aside under a name with the time in it) never ends.
+STALE_RUNS = 8
 
 
 class Entry:
@@ -335,10 +346,32 @@ class Entry:
         _append(path, (why.replace("\n", " ")[:300] + "\n").encode())
         if len(self.failures()) < RESTORE_FAILURES:
             return False
-        self.quarantine()
-        # and no new checkpoint of this key: it would fail the same way
-        _append(self.unrestorable, (why.replace("\n", " ")[:300] + "\n").encode())
+        self.give_up(why)        # a new checkpoint would fail the same way
         return True
+
+    def give_up(self, why: str) -> None:
+        """Set the entry aside and make no more checkpoints of this key:
+        runs are java's until `jfast cache prune` removes the mark."""
+        self.quarantine()
+        _append(self.unrestorable, (why.replace("\n", " ")[:300] + "\n").encode())
+
+    def given_up(self) -> str | None:
+        """Why no checkpoint of this key is made (the mark's last reason), or None."""
+        try:
+            with open(self.unrestorable, errors="replace") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return "unknown"
+        return lines[-1] if lines else "unknown"
+
+    def restored_before(self) -> bool:
+        """Whether a run restored this entry (`touch`)."""
+        try:
+            return os.path.getsize(os.path.join(self.dir, "used")) > 0
+        except OSError:
+            return False
 
     @property
     def unrestorable(self) -> str:

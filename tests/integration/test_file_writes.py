@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, with_api
 
+from jfast.store.entry import STALE_RUNS
+
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
 LOGS = """
@@ -145,6 +147,24 @@ ROTATE = """
     }
 """
 
+STAMPED = """
+    import java.io.*;
+
+    public class Stamped {
+        public static void main(String[] args) throws Exception {
+            File log = new File("run.log");
+            if (log.exists()) {                    // the last run's log, under a new name
+                log.renameTo(new File("run.log." + System.nanoTime()));
+            }
+            try (Writer w = new FileWriter(log)) {
+                w.write("a run\\n");
+            }
+            dev.jfast.Jfast.ready();
+            System.out.println("done");
+        }
+    }
+"""
+
 MOVES = """
     import java.io.*;
     import java.nio.file.*;
@@ -171,7 +191,8 @@ def classpath(tmp_path_factory: pytest.TempPathFactory) -> str:
     return with_api(tmp_path_factory.mktemp("writes"), {
         "Logs.java": LOGS, "Handler.java": HANDLER, "TempHolder.java": TEMP_HOLDER,
         "InPlace.java": IN_PLACE, "Serve.java": SERVE,
-        "Defaults.java": DEFAULTS, "Moves.java": MOVES, "Rotate.java": ROTATE})
+        "Defaults.java": DEFAULTS, "Moves.java": MOVES, "Rotate.java": ROTATE,
+        "Stamped.java": STAMPED})
 
 
 def free_port() -> int:
@@ -361,3 +382,19 @@ def test_a_restore_that_fails_puts_a_rotated_log_back(runner: Runner, classpath:
     assert "BindException" in fast.stderr
     assert files(folder) == {"activity.log": "started q\n",
                              "activity.log.old": "the last run's\n"}
+
+
+def test_files_that_differ_on_every_run_end_in_java(runner: Runner, classpath: str,
+                                                    tmp_path: Path):
+    """Each run moves the last log aside under a name with the time in it,
+    so each checkpoint is stale by the next run: after STALE_RUNS such runs
+    java runs the program, at no cost, until `jfast cache prune`."""
+    outcomes = []
+    for _ in range(STALE_RUNS + 2):
+        fast = runner.run([*JFAST, "-cp", classpath, "Stamped"], cwd=tmp_path)
+        assert (fast.stdout, fast.returncode) == ("done\n", 0)
+        outcomes.append(runner.last()["outcome"])
+    # The first run, then STALE_RUNS - 1 that found its checkpoint stale.
+    assert outcomes == ["started"] * STALE_RUNS + ["passthrough"] * 2, runner.reports()
+    assert f"went stale on {STALE_RUNS} runs in a row" in runner.last()["reason"]
+    assert len(list(tmp_path.glob("run.log*"))) == STALE_RUNS + 2
