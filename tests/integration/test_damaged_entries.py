@@ -88,6 +88,39 @@ def test_every_file_a_restore_uses_damaged_one_at_a_time(runner: Runner, program
         check_recovery(runner, argv, want, f"{rel} {kinds[n % len(kinds)]}")
 
 
+WRITER = """
+    import java.io.*;
+
+    public class Writer {
+        public static void main(String[] args) throws Exception {
+            FileOutputStream log = new FileOutputStream(args[0], true);   // held, appended
+            log.write("a line before the ready point\\n".getBytes());
+            dev.jfast.Jfast.ready();
+            System.out.println("late");
+        }
+    }
+"""
+
+
+def test_every_file_of_an_entry_with_file_writes_damaged(runner: Runner, tmp_path: Path):
+    """The same walk for an entry that also holds bytes to write again
+    (jfast-write-N): never a wrong line in the log, never one twice."""
+    log = tmp_path / "app.log"
+    log.write_text("")
+    argv = ["-cp", with_api(tmp_path / "writer", {"Writer.java": WRITER}), "Writer", str(log)]
+    want = java_result(runner, argv)
+    entry = made(runner, argv)
+    runs = 3                                   # java's, and the two of `made`
+    files = used_files(entry)
+    assert entry / "images" / "jfast-write-0" in files
+    kinds = ["flip", "truncate", "empty", "remove"]
+    for n, path in enumerate(files):
+        damage(path, kinds[n % len(kinds)])
+        check_recovery(runner, argv, want, f"{path.name} {kinds[n % len(kinds)]}")
+        runs += 2
+    assert log.read_text() == "a line before the ready point\n" * runs
+
+
 @pytest.mark.parametrize("how", ["flip", "truncate", "empty", "remove", "wrong shape"])
 @pytest.mark.parametrize("name", ["meta.json", "images/jfast-output", "pages"])
 def test_the_manifest_the_early_output_and_the_memory_every_way(
