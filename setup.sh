@@ -32,11 +32,16 @@ CRIU_SUITES=(trixie sid)
 
 # openjdk-17-jre: AWT's X11 toolkit (libawt_xawt), which the headless JDK
 # lacks; jedit: a real Swing program for the AWT tests and benchmark; gcc and
-# libc6-dev: the agent's JNI helper (chdir and the C environment on restore).
+# libc6-dev: the agent's native library. Launch scripts of each kind for the
+# way-in tests (tests/integration/test_way_in.py): libsaxon-java (`java` from
+# PATH), libbatik-java (java-wrappers), ant ($JAVACMD), plantuml ($JAVA_HOME
+# or /usr/bin/java); systemd: its environment.d generator, as a desktop
+# session reads the variables.
 APT_PACKAGES=(openjdk-17-jdk-headless openjdk-17-jre gcc libc6-dev xvfb xauth x11-utils tmux
-              jython jedit python3-venv python3-pip util-linux procps)
-# Only the benchmark's: Debian's Jetty 9 and PlantUML.
-BENCH_PACKAGES=(jetty9 plantuml)
+              jython jedit python3-venv python3-pip util-linux procps
+              libsaxon-java libbatik-java ant plantuml systemd)
+# Only the benchmark's: Debian's Jetty 9.
+BENCH_PACKAGES=(jetty9)
 # Measured on this Debian 12: without libprotobuf-dev the build fails on
 # google/protobuf/descriptor.proto.
 CRIU_BUILD_DEPS=(build-essential libprotobuf-dev libprotobuf-c-dev

@@ -21,6 +21,8 @@ SUBCOMMANDS = {
                          "[--java PATH] [--json]"),
     "ps": ("ps", "the programs jfast runs now, with their sandbox and display"),
     "screenshot": ("screenshot", "a PNG of a virtual-display program's screen [PID] [-o FILE]"),
+    "install": ("install", "every JVM program of this user reaches jfast [--machine: all users]"),
+    "uninstall": ("uninstall", "undo `jfast install` [--machine]"),
 }
 
 

@@ -173,10 +173,33 @@ def _jdk(java: str) -> Check:
                  "path, options and stderr")
 
 
+def _way_in() -> Check:
+    """Which scopes `jfast install` set up, and what reaches jfast here."""
+    from jfast.commands import wayin
+
+    scopes = [s.name for s in (wayin.Scope(machine=False), wayin.Scope(machine=True))
+              if s.installed()]
+    reached = wayin.reach(dict(os.environ))
+    via = [w for w, yes in reached.items() if yes]
+    not_via = [w for w, yes in reached.items() if not yes]
+    detail = (f"set up for {' and '.join(scopes)}" if scopes else "not set up") + (
+        f"; here {', '.join(via)} reach jfast" if via else "; here nothing reaches jfast") + (
+        f", {', '.join(not_via)} the real java" if not_via else "")
+    if not scopes:
+        return Check("way in", "warn", detail + ": only programs run as `jfast` get it",
+                     "jfast install (your programs), or jfast install --machine as root "
+                     "(every user's, and /usr/bin/java)")
+    if not via:
+        profiles = [s.profile for s in (wayin.Scope(machine=False), wayin.Scope(machine=True))
+                    if s.installed()]
+        return Check("way in", "warn", detail, f"log in again, or run: . {profiles[0]}")
+    return Check("way in", "ok", detail)
+
+
 def checks(java: str | None = None) -> list[Check]:
     out = [_kernel(), _mode()]
     criu_ok = _criu(out) is not None
-    out += [_sandbox(), _java(java), _agent(), _xvfb(), _cache()]
+    out += [_sandbox(), _java(java), _agent(), _xvfb(), _cache(), _way_in()]
     if all(c.state != "fail" for c in out) and criu_ok:
         out.append(_jdk(java or find_java(dict(os.environ))))
     return out

@@ -21,15 +21,15 @@ def _mode() -> list[str]:
     return ["--unprivileged"] if rootless() else []
 
 
-# Where criu is installed but a non-root user's PATH does not look.
+# Where criu is installed but a PATH may not look: a non-root user's, by
+# convention, and cron's or a service's (/usr/bin:/bin).
 SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
 def find() -> str:
-    """The criu binary: $JFAST_CRIU, else PATH, else (for a user whose PATH
-    leaves them out by convention) the sbin folders."""
+    """The criu binary: $JFAST_CRIU, else PATH, else the sbin folders."""
     path = current().criu or which("criu")
-    if not path and rootless():
+    if not path:
         path = next((p for p in (os.path.join(d, "criu") for d in SBIN)
                      if os.access(p, os.X_OK)), None)
     if not path or not os.access(path, os.X_OK):

@@ -1,5 +1,6 @@
-"""Finding the real java: $JFAST_JAVA, else $JAVA_HOME/bin/java, else PATH,
-never jfast itself (jfast is often installed as a `java` symlink)."""
+"""Finding the real java: $JFAST_JAVA, else the one behind a shim home
+(java/shim.py), else $JAVA_HOME/bin/java, else PATH, never jfast itself
+(jfast is often installed as a `java` symlink)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import os
 import sys
 
 from jfast.errors import JfastError
-from jfast.linux.programs import which
+from jfast.java import shim
 from jfast.settings import Settings
 
 
-def _is_jfast(path: str) -> bool:
+def is_jfast(path: str) -> bool:
     real = os.path.realpath(path)
     if real == os.path.realpath(sys.argv[0]):
         return True
@@ -25,7 +26,7 @@ def _is_jfast(path: str) -> bool:
 
 
 def _usable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK) and not _is_jfast(path)
+    return os.path.isfile(path) and os.access(path, os.X_OK) and not is_jfast(path)
 
 
 def _is_java(path: str) -> bool:
@@ -39,20 +40,31 @@ def _is_java(path: str) -> bool:
         or os.path.isfile(os.path.join(home, "lib", "modules")))
 
 
-def find_java(env: dict[str, str], settings: Settings | None = None) -> str:
-    """The real java for this environment (`settings` default to its own)."""
+def find_java(env: dict[str, str], settings: Settings | None = None,
+              invoked: str | None = None) -> str:
+    """The real java for this environment (`settings` default to its own):
+    $JFAST_JAVA; else the one behind the shim home jfast was `invoked`
+    through (java/shim.py; default: how this process was started); else
+    $JAVA_HOME's; else the first on PATH. A shim stands for its real java,
+    and jfast itself is skipped."""
     explicit = (settings or Settings(env)).java
     if explicit:
         if not (_usable(explicit) and _is_java(explicit)):
             raise JfastError(f"JFAST_JAVA={explicit} is not a java executable: point it at "
                              "a JDK's bin/java", 127)
         return explicit
-    home = env.get("JAVA_HOME")
-    if home and _usable(os.path.join(home, "bin", "java")):
-        return os.path.join(home, "bin", "java")
-    found = which("java", env.get("PATH", os.defpath), accept=lambda p: not _is_jfast(p))
-    if found:
-        return found
+    behind = shim.real_java(sys.argv[0] if invoked is None else invoked)
+    if behind and _usable(behind):
+        return behind
+    candidates = []
+    if env.get("JAVA_HOME"):
+        candidates.append(os.path.join(env["JAVA_HOME"], "bin", "java"))
+    for folder in env.get("PATH", os.defpath).split(os.pathsep):
+        candidates.append(os.path.join(folder or ".", "java"))
+    for path in candidates:
+        real = shim.real_java(path) or path
+        if _usable(real):
+            return real
     raise JfastError("no java found on PATH (other than jfast itself): install a JDK "
                      "or set JFAST_JAVA", 127)
 

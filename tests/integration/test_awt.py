@@ -447,9 +447,7 @@ def test_jedit_restores_with_its_main_window(runner: Runner, tmp_path: Path):
     # run finds a file the one before did not and runs afresh. A settings
     # folder in use for a while has them all, and the files the first run
     # makes (keymaps, mode catalog): here the second run is such a run.
-    (settings / "settings-backup").mkdir()
-    for name in ["activity.log", *(f"settings-backup/activity.log~{i}~" for i in range(1, 6))]:
-        (settings / name).write_text(f"{name}: an older run's log\n")
+    seed_jedit_settings(settings)
     made = 0.0
     for _ in range(2):
         first = Program(argv, env)
@@ -467,6 +465,56 @@ def test_jedit_restores_with_its_main_window(runner: Runner, tmp_path: Path):
         second.stop()
     rep = runner.last()
     assert (rep["outcome"], rep["ready_point"]) == ("restored", "window"), rep
+
+
+def seed_jedit_settings(settings: Path) -> None:
+    """A settings folder in use for a while: activity.log and its five
+    backups, which each start shifts (see the test above)."""
+    (settings / "settings-backup").mkdir(parents=True)
+    for name in ["activity.log", *(f"settings-backup/activity.log~{i}~" for i in range(1, 6))]:
+        (settings / name).write_text(f"{name}: an older run's log\n")
+
+
+GENERATOR = Path("/usr/lib/systemd/user-environment-generators/"
+                 "30-systemd-environment-d-generator")
+
+
+def test_a_desktop_launcher_reaches_jfast(runner: Runner, tmp_path: Path):
+    """The Exec= line of jEdit's desktop file, in the environment a desktop
+    session has after `jfast install` (what systemd's environment.d
+    generator makes of it), reaches jfast through Debian's java-wrappers and
+    opens its window. Started this way jEdit also starts its edit server on
+    a port the kernel chooses, so jfast makes no checkpoint of it, and says
+    why (`jedit -noserver` is restored: the test above)."""
+    need_tool("jedit")
+    need_tool("Xvfb")
+    if not GENERATOR.exists():
+        need_tool(str(GENERATOR))                    # fails or skips, with the fix
+    desktop = Path("/usr/share/applications/jedit.desktop")
+    exec_line = next(ln for ln in desktop.read_text().splitlines() if ln.startswith("Exec="))
+    argv = [a for a in exec_line[len("Exec="):].split() if not a.startswith("%")]
+    home = tmp_path / "home"
+    home.mkdir()
+    done = runner.run([*JFAST, "install"], env={"HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    try:
+        session = subprocess.run([str(GENERATOR)], capture_output=True, text=True, check=True,
+                                 env={"HOME": str(home), "PATH": "/usr/bin:/bin"}).stdout
+        env = dict(line.split("=", 1) for line in session.splitlines() if "=" in line)
+        assert env["JAVA_CMD"] == str(home / ".local/share/jfast/jdk/bin/java"), env
+        env.update(HOME=str(home), JFAST_DISPLAY="virtual", JFAST_CACHE_DIR=str(runner.cache),
+                   JFAST_REPORT=str(runner.report))
+        launched = Program(argv, env)
+        try:
+            record = run_record(runner, launched.proc.pid)
+            titles = wait_windows(xvfb.socket_path(record["init"], record["number"]))
+            assert any(t.startswith("jEdit - ") for t in titles), titles
+        finally:
+            launched.stop()
+        rep = runner.last()
+        assert rep["outcome"] == "started" and "the kernel chose" in rep["reason"], rep
+    finally:
+        runner.run([*JFAST, "uninstall"], env={"HOME": str(home)})
 
 
 def test_screenshot_of_an_unknown_run_says_what_to_do(runner: Runner):
