@@ -118,12 +118,19 @@ def test_disable_behaves_like_java(runner: Runner, app_dir: Path):
 
 
 def test_without_criu_the_program_runs_normally(runner: Runner, app_dir: Path, tmp_path: Path):
-    java_dir = os.path.dirname(os.path.realpath(shutil.which("java")))
-    env = {"PATH": f"{java_dir}:/usr/bin:/bin", "JFAST_CRIU": ""}
-    got = same_as_java(runner, ["-cp", str(app_dir), "App", "nocriu"], env=env)
+    got = same_as_java(runner, ["-cp", str(app_dir), "App", "nocriu"],
+                       env={"JFAST_CRIU": str(tmp_path / "no-criu-here")})
     assert got.returncode == 3
     rep = runner.last()
     assert rep["outcome"] == "fallback" and "criu not found" in rep["reason"]
+
+
+def test_criu_is_found_outside_a_short_path(runner: Runner, app_dir: Path):
+    """cron's and services' PATH leaves the sbin folders out, where criu is."""
+    java_dir = os.path.dirname(os.path.realpath(shutil.which("java")))
+    env = {"PATH": f"{java_dir}:/usr/bin:/bin", "JFAST_CRIU": ""}
+    got = same_as_java(runner, ["-cp", str(app_dir), "App", "cron"], env=env)
+    assert got.returncode == 3 and runner.last()["outcome"] == "started", runner.last()
 
 
 @pytest.mark.parametrize("damage,why", [

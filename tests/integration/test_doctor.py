@@ -22,10 +22,8 @@ def test_doctor_lists_each_check_and_passes_here(runner: Runner):
     assert res.stdout.rstrip().endswith("The fast path works.")
 
 
-def test_doctor_names_a_missing_criu_and_fails(runner: Runner):
-    env = {"PATH": "/usr/bin:/bin"}
-    if "JFAST_CRIU" in os.environ:
-        env["JFAST_CRIU"] = ""
+def test_doctor_names_a_missing_criu_and_fails(runner: Runner, tmp_path):
+    env = {"JFAST_CRIU": str(tmp_path / "no-criu-here")}
     res = runner.run([*JFAST, "doctor"], env=env)
     assert res.returncode == 1
     assert "fail  criu" in res.stdout and "fix: " in res.stdout, res.stdout
