@@ -456,15 +456,21 @@ def test_jedit_restores_with_its_main_window(runner: Runner, tmp_path: Path):
         finally:
             first.stop()
         assert runner.last()["outcome"] == "started"
-    second = Program(argv, env)
+    rep = run_jedit(runner, argv, env)
+    assert (rep["outcome"], rep["ready_point"]) == ("restored", "window"), rep
+
+
+def run_jedit(runner: Runner, argv: list[str], env: dict[str, str]) -> dict:
+    """jEdit run until its main window shows on its virtual display, then
+    closed; the run's report."""
+    program = Program(argv, env)
     try:
-        record = run_record(runner, second.proc.pid)
+        record = run_record(runner, program.proc.pid)
         titles = wait_windows(xvfb.socket_path(record["init"], record["number"]))
         assert any(t.startswith("jEdit - ") for t in titles), titles
     finally:
-        second.stop()
-    rep = runner.last()
-    assert (rep["outcome"], rep["ready_point"]) == ("restored", "window"), rep
+        program.stop()
+    return runner.last()
 
 
 def seed_jedit_settings(settings: Path) -> None:
@@ -504,14 +510,7 @@ def test_a_desktop_launcher_reaches_jfast(runner: Runner, tmp_path: Path):
         assert env["JAVA_CMD"] == str(home / ".local/share/jfast/jdk/bin/java"), env
         env.update(HOME=str(home), JFAST_DISPLAY="virtual", JFAST_CACHE_DIR=str(runner.cache),
                    JFAST_REPORT=str(runner.report))
-        launched = Program(argv, env)
-        try:
-            record = run_record(runner, launched.proc.pid)
-            titles = wait_windows(xvfb.socket_path(record["init"], record["number"]))
-            assert any(t.startswith("jEdit - ") for t in titles), titles
-        finally:
-            launched.stop()
-        rep = runner.last()
+        rep = run_jedit(runner, argv, env)
         assert rep["outcome"] == "started" and "the kernel chose" in rep["reason"], rep
     finally:
         runner.run([*JFAST, "uninstall"], env={"HOME": str(home)})

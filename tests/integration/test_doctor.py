@@ -4,7 +4,6 @@ criu named, with its fix, and a non-zero exit."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from conftest import JFAST, Runner
