@@ -535,23 +535,12 @@ class ColdRun:
 
     def _writes(self) -> writes.Collected:
         """What the program wrote to files so far, for a restore to write
-        again (sandbox/writes.py); _NoCheckpoint when it cannot be repeated,
-        or when the file watch saw a write the native library's log does
-        not name (a child process's, or any under JFAST_READY=main)."""
-        skip = [self.plan.entry.root, agentfiles.DATA]
+        again (sandbox/writes.py); _NoCheckpoint when it cannot be repeated."""
         try:
-            wrote = writes.collect(self.writes_log, skip)
+            return writes.collect(self.writes_log, [self.plan.entry.root, agentfiles.DATA],
+                                  self.inputs.written_so_far() if self.inputs else None)
         except writes.Unrepeatable as e:
             raise _NoCheckpoint(str(e)) from None
-        if self.inputs:
-            prefixes = tuple(os.path.join(p, "") for p in skip) + writes.PSEUDO
-            # Files written and gone again left nothing to repeat (the
-            # keymap the private display's xkbcomp writes and Xvfb removes).
-            for path in sorted(self.inputs.written_so_far() - wrote.named):
-                if not path.startswith(prefixes) and os.path.exists(path):
-                    raise _NoCheckpoint(f"the program wrote {path} before its ready point, "
-                                        "where jfast could not see how")
-        return wrote
 
     def _inputs(self, wrote: set[str]) -> dict:
         """What a restore checks first: the directory CRIU reopens as the

@@ -122,10 +122,6 @@ class FileWrite:
         self.data = data
 
 
-def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
-    return st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino
-
-
 class Collected:
     """What the log says before a dump: the steps and writes a restore
     repeats, the files opened for writing but left as they were, and every
@@ -138,13 +134,22 @@ class Collected:
         self.named: set[str] = set()
 
 
-def collect(log: str | None, skip: list[str]) -> Collected:
+def collect(log: str | None, skip: list[str], watched: set[str] | None = None) -> Collected:
     """Before a dump: what the program wrote so far, from the log at `log`
     (None: there is none), files under `skip` (jfast's own) left out.
-    Unrepeatable when a write cannot be repeated."""
+    Unrepeatable when a write cannot be repeated, or when a file the file
+    watch saw written (`watched`, cold/inputs.py) is still there and the
+    log does not name it (a child process's write, or any under
+    JFAST_READY=main)."""
     out = Collected()
     prefixes = tuple(os.path.join(p, "") for p in skip) + PSEUDO
     opens = _opens(read_log(log) if log else [], prefixes, out)
+    # Files written and gone again left nothing to repeat (the keymap the
+    # private display's xkbcomp writes and Xvfb removes).
+    for path in sorted((watched or set()) - out.named):
+        if not path.startswith(prefixes) and os.path.exists(path):
+            raise Unrepeatable(f"the program wrote {path} before its ready point, where "
+                               "jfast could not see how")
     total = 0
     for path, seen in opens.items():
         first = seen[0]
@@ -163,7 +168,7 @@ def collect(log: str | None, skip: list[str]) -> Collected:
             kind, start = APPEND, first.size
         elif not first.existed:
             kind, start = CREATE, 0
-        elif _identity(st) == (first.size, first.mtime_ns, first.dev, first.ino):
+        elif (st.st_size, st.st_mtime_ns) == (first.size, first.mtime_ns):
             out.untouched.add(path)           # opened to write (a lock), not written
             continue
         else:

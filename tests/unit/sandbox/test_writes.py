@@ -151,3 +151,14 @@ def test_held_files_a_restore_could_not_hand_back(tmp_path: Path):
     [w] = writes.settle(got, [held(f, os.O_WRONLY, 5, 5), held(Path("/dev/null"), os.O_RDWR,
                                                                 0, None)])
     assert w.reopen == os.O_WRONLY
+
+
+def test_a_write_the_file_watch_saw_and_the_log_does_not_name(tmp_path: Path):
+    """A child process's file, or any under JFAST_READY=main: no checkpoint;
+    one written and gone again left nothing to repeat."""
+    kept, gone = tmp_path / "kept", tmp_path / "gone"
+    kept.write_text("x")
+    empty = log(tmp_path)
+    assert writes.collect(empty, [], watched={str(gone)}).writes == {}
+    with pytest.raises(writes.Unrepeatable, match="could not see how"):
+        writes.collect(empty, [], watched={str(kept)})
