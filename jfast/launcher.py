@@ -25,7 +25,7 @@ from jfast.sandbox import stdio, userns
 from jfast.settings import Settings
 from jfast.store import cache, key, notice, runs
 from jfast.store.digests import FileDigests
-from jfast.store.entry import STALE_RUNS, Entry, Meta
+from jfast.store.entry import Entry, Meta
 
 
 def main(argv: list[str]) -> int:
@@ -183,11 +183,10 @@ def _look_up(run: Run) -> tuple[Meta | None, FastPathUnavailable | None, bool]:
         run.entry.release()           # admit's shared lock: this run checkpoints over it
         verbose(f"checkpoint {run.entry.key} is stale ({stale}): starting afresh")
         run.report.reason = f"checkpoint stale: {stale}"
-        run.stale_runs = 0 if run.entry.restored_before() else meta.stale_runs + 1
-        if run.stale_runs >= STALE_RUNS:
-            run.entry.give_up(f"its checkpoint went stale on {run.stale_runs} runs in a row, "
-                              f"never restored ({stale})")
+        runs = run.entry.went_stale(meta, stale)
+        if runs is None:              # given up: java runs it (_fast)
             return None, None, False
+        run.stale_runs = runs
         return None, None, True
     return meta, None, False
 

@@ -248,6 +248,7 @@ def write_data(index: int) -> str:
     return f"jfast-write-{index}"
 
 FAILURES = "failures"        # why restores failed since the last that worked
+USED = "used"                # a byte per restore
 RESTORE_FAILURES = 2         # in a row: the entry is set aside
 # Runs in a row that found the last checkpoint stale (its inputs or files
 # changed) and made a new one, never restored: then no more are made. jEdit
@@ -330,7 +331,7 @@ class Entry:
         mtime is the last use. One O_APPEND write: cheap, and safe when
         several runs restore at once. A restore that worked clears the
         failures."""
-        _append(os.path.join(self.dir, "used"), b".")
+        _append(os.path.join(self.dir, USED), b".")
         try:
             os.unlink(os.path.join(self.dir, FAILURES))
         except OSError:
@@ -366,12 +367,21 @@ class Entry:
             return "unknown"
         return lines[-1] if lines else "unknown"
 
-    def restored_before(self) -> bool:
-        """Whether a run restored this entry (`touch`)."""
+    def went_stale(self, meta: Meta, why: str) -> int | None:
+        """Count a run that found this entry stale and makes a new one: how
+        many in a row, never restored, the new one follows (its manifest's
+        `stale_runs`); None when that reached STALE_RUNS and the key was
+        given up instead."""
         try:
-            return os.path.getsize(os.path.join(self.dir, "used")) > 0
+            restored = os.path.getsize(os.path.join(self.dir, USED)) > 0
         except OSError:
-            return False
+            restored = False
+        runs = 0 if restored else meta.stale_runs + 1
+        if runs < STALE_RUNS:
+            return runs
+        self.give_up(f"its checkpoint went stale on {runs} runs in a row, never restored "
+                     f"({why})")
+        return None
 
     @property
     def unrestorable(self) -> str:

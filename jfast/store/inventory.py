@@ -15,7 +15,7 @@ from jfast import __version__
 from jfast.java.jdk import java_home
 from jfast.linux.fs import identity
 from jfast.store.digests import FileDigests
-from jfast.store.entry import META, BadEntry, Entry, Meta
+from jfast.store.entry import META, USED, BadEntry, Entry, Meta
 from jfast.store.key import cpu_part
 
 LEFTOVER_KINDS = {
@@ -89,7 +89,7 @@ def _entry(root: Path, name: str, path: Path) -> Item:
     elif item.meta is not None:
         item.created = item.meta.created
     try:
-        used = os.stat(path / "used")
+        used = os.stat(path / USED)
         item.last_used, item.hits = used.st_mtime, used.st_size
     except OSError:
         pass
