@@ -49,12 +49,8 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
     term = terminal.Adopted()
     try:
         repeat.open()
-        try:
-            sb = _start(entry, meta, criu_path, io, env, work, {EV_FD: ev_w, CMD_FD: cmd_r},
-                        repeat)
-        except BaseException:
-            repeat.abandon()
-            raise
+        sb = _start(entry, meta, criu_path, io, env, work, {EV_FD: ev_w, CMD_FD: cmd_r},
+                    repeat)
         # Signals sent to jfast reach the program from the moment it exists
         # (a stopped one gets them when it resumes).
         with sb.forwarding():
@@ -64,7 +60,6 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
                 sb.kill()    # still held at its ready point: the program has done nothing
                 sb.wait()    # the sandbox is gone, and with it any half-restored process
                 term.restored(None)
-                repeat.abandon()
                 raise
             report.lap("restore")
             report.ran("restored")
@@ -84,9 +79,11 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
         report.exit_signal = sb.signal
         io.finish()
         return code
+    except BaseException:
+        repeat.abandon()     # before `finish`: the files as they were; after it, nothing
+        raise
     finally:
         term.release()
-        repeat.close()
         for fd in (ev_r, cmd_w):
             os.close(fd)
         remove_tree(work)
