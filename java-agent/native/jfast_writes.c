@@ -80,23 +80,27 @@ static void log_line(const char *line, int n)
     }
 }
 
+/* The path the kernel gives fd, in out (PATH_MAX); 0 when it gives none. */
+static int fd_path(int fd, char *out)
+{
+    char link[64];
+    ssize_t len;
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    len = readlink(link, out, PATH_MAX - 1);
+    if (len <= 0)
+        return 0;
+    out[len] = '\0';
+    return 1;
+}
+
 /* dirfd/path as an absolute path in out (PATH_MAX); 0 when it cannot be. */
 static int absolute(int dirfd, const char *path, char *out)
 {
-    char base[PATH_MAX], link[64];
-    ssize_t len;
+    char base[PATH_MAX];
     if (path[0] == '/')
         return snprintf(out, PATH_MAX, "%s", path) < PATH_MAX;
-    if (dirfd == AT_FDCWD) {
-        if (getcwd(base, sizeof(base)) == NULL)
-            return 0;
-    } else {
-        snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-        len = readlink(link, base, sizeof(base) - 1);
-        if (len <= 0)
-            return 0;
-        base[len] = '\0';
-    }
+    if (dirfd == AT_FDCWD ? getcwd(base, sizeof(base)) == NULL : !fd_path(dirfd, base))
+        return 0;
     return snprintf(out, PATH_MAX, "%s/%s", base, path) < PATH_MAX;
 }
 
@@ -125,20 +129,14 @@ static void note_gone(int rc, int dirfd, const char *from, int to_dirfd, const c
 /* One line for fd, just opened with `flags`; keeps errno. */
 static void note(int fd, int flags, int existed)
 {
-    char line[PATH_MAX + 128], link[64], path[PATH_MAX];
+    char line[PATH_MAX + 128], path[PATH_MAX];
     struct stat st;
-    ssize_t len;
     int saved = errno, n;
 
     if (writes_log[0] == '\0' || fd < 0 || (flags & O_ACCMODE) == O_RDONLY)
         goto out;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !fd_path(fd, path))
         goto out;
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-    len = readlink(link, path, sizeof(path) - 1);
-    if (len <= 0)
-        goto out;
-    path[len] = '\0';
     n = snprintf(line, sizeof(line), "%o %lld %lld %llu %llu %d %s\n", flags,
                  (long long)st.st_size,
                  (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
