@@ -177,12 +177,13 @@ def _way_in() -> Check:
     """Which scopes `jfast install` set up, and what reaches jfast here."""
     from jfast.commands import wayin
 
-    scopes = [s.name for s in (wayin.Scope(machine=False), wayin.Scope(machine=True))
+    scopes = [s for s in (wayin.Scope(machine=False), wayin.Scope(machine=True))
               if s.installed()]
     reached = wayin.reach(dict(os.environ))
     via = [w for w, yes in reached.items() if yes]
     not_via = [w for w, yes in reached.items() if not yes]
-    detail = (f"set up for {' and '.join(scopes)}" if scopes else "not set up") + (
+    detail = (f"set up for {' and '.join(s.name for s in scopes)}" if scopes
+              else "not set up") + (
         f"; here {', '.join(via)} reach jfast" if via else "; here nothing reaches jfast") + (
         f", {', '.join(not_via)} the real java" if not_via else "")
     if not scopes:
@@ -190,9 +191,7 @@ def _way_in() -> Check:
                      "jfast install (your programs), or jfast install --machine as root "
                      "(every user's, and /usr/bin/java)")
     if not via:
-        profiles = [s.profile for s in (wayin.Scope(machine=False), wayin.Scope(machine=True))
-                    if s.installed()]
-        return Check("way in", "warn", detail, f"log in again, or run: . {profiles[0]}")
+        return Check("way in", "warn", detail, f"log in again, or run: . {scopes[0].profile}")
     return Check("way in", "ok", detail)
 
 
