@@ -143,15 +143,22 @@ def _created(path: Path) -> float | None:
 
 
 def _delete(path: Path) -> None:
-    """Remove a file or folder; OSError when it is still there after."""
-    if path.is_dir() and not path.is_symlink():
-        remove_tree(path)
-    else:
+    """Remove a file or folder; OSError when it could not be. A file there
+    after a removal that worked is one made anew meanwhile (a run that ended
+    beside us wrote its class list again): another run's, not a failure."""
+    if not path.is_dir() or path.is_symlink():
         try:
             path.unlink()
         except FileNotFoundError:
             pass
-    if os.path.lexists(path):
+        return
+    before = os.lstat(path)
+    remove_tree(path)                 # quiet: what is left says what it could not do
+    try:
+        after = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino):
         raise OSError(f"{path} could not be removed: "
                       + ("the cache is read-only" if not os.access(path.parent, os.W_OK)
                          else "permission denied"))

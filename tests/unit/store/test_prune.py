@@ -60,3 +60,24 @@ def _item(key: str, size: int, created: float, used: float | None = None,
           kind: str = "entry") -> Item:
     return Item(key, key, kind, Path("/nonexistent") / key, size=size, created=created,
                 last_used=used, meta=Meta({"material": {"mode": "class", "target": f"P{key}"}}))
+
+
+def test_a_file_made_anew_while_it_is_removed_is_not_a_failure(tmp_path: Path, monkeypatch):
+    """A run that ends beside a prune writes its class list again: that file
+    is another run's; a folder that stays as it was could not be removed."""
+    path = tmp_path / "key.classes"
+    path.write_text("old list")
+    real_unlink = Path.unlink
+
+    def unlink_and_rewrite(self: Path, missing_ok: bool = False) -> None:
+        real_unlink(self)
+        self.write_text("a new run's list")
+
+    monkeypatch.setattr(Path, "unlink", unlink_and_rewrite)
+    prune._delete(path)
+    assert path.read_text() == "a new run's list"
+    folder = tmp_path / "entry"
+    (folder / "images").mkdir(parents=True)
+    monkeypatch.setattr(prune, "remove_tree", lambda p: None)
+    with pytest.raises(OSError, match="could not be removed"):
+        prune._delete(folder)
