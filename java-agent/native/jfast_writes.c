@@ -3,7 +3,8 @@
  * architecture.md, "Files the program wrote"). Put in LD_PRELOAD, this half
  * of the native library sees every open(2) and fopen(3) the JVM makes; for
  * each regular file opened with write access it appends one line to the
- * log jfast named in the agent's options (writes=PATH):
+ * log jfast named in the agent's options (writes=PATH), each line led by
+ * the calling thread's id and a space:
  *
  *     <open flags, octal> <size> <mtime, ns> <dev> <ino> <existed 0|1> <path>\n
  *
@@ -21,14 +22,23 @@
  * path in these lines is absolute but not resolved: jfast resolves its
  * folder.
  *
- * Each line is written before the call returns to its caller, so a
- * checkpoint (criu freezes every thread) finds the record of every file the
- * program opened before it. jfast then knows, for each file the program
- * wrote before its ready point, whether a restore can repeat what it did:
- * a file it created or truncated is written whole, one it opened to append
- * gets the appended bytes. The log is opened for each line (never held:
- * an fd of ours would be part of the image) without O_CREAT, so a restored
- * program, whose log is gone, records nothing.
+ * Each such line is written before the call returns to its caller; and
+ * before the call, the thread writes what it is about to do:
+ *
+ *     ? <open flags, octal> <existed 0|1> <path>\n
+ *     ? rm <path>\n
+ *     ? mv <existed 0|1> <from>\t<to>\n
+ *
+ * which its next line (`x`: nothing to record) finishes. A checkpoint
+ * (criu freezes every thread wherever it is) thus finds every call the
+ * program made before it, done or under way; jfast settles one under way
+ * from what the frozen program holds and what is on disk. It then knows,
+ * for each file the program wrote before its ready point, whether a
+ * restore can repeat what it did: a file it created or truncated is
+ * written whole, one it opened to append gets the appended bytes. The log
+ * is opened for each line (never held: an fd of ours would be part of the
+ * image) without O_CREAT, so a restored program, whose log is gone,
+ * records nothing.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -67,17 +77,27 @@ static int exists_at(int dirfd, const char *path)
     return fstatat(dirfd, path, &st, 0) == 0;
 }
 
-/* Appends `line` (n bytes) to the log. */
-static void log_line(const char *line, int n)
+/* Appends one line to the log: the thread's id, a space, then fmt's text,
+ * in one write(2) so that threads' lines never mix; keeps errno. */
+static void log_line(const char *fmt, ...)
 {
+    char line[2 * PATH_MAX + 160];
+    int saved = errno, n, log;
+    va_list ap;
+    n = snprintf(line, sizeof(line), "%ld ", (long)syscall(SYS_gettid));
+    va_start(ap, fmt);
+    n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    va_end(ap);
     /* The raw call: our own open() would come back here. */
-    int log = (int)syscall(SYS_openat, AT_FDCWD, writes_log, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (log >= 0) {
+    if ((size_t)n < sizeof(line)
+        && (log = (int)syscall(SYS_openat, AT_FDCWD, writes_log,
+                               O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
         if (write(log, line, (size_t)n) < 0) {
             /* nothing to do: jfast then finds a change it has no record of */
         }
         close(log);
     }
+    errno = saved;
 }
 
 /* The path the kernel gives fd, in out (PATH_MAX); 0 when it gives none. */
@@ -104,48 +124,71 @@ static int absolute(int dirfd, const char *path, char *out)
     return snprintf(out, PATH_MAX, "%s/%s", base, path) < PATH_MAX;
 }
 
-/* One line for a removal (to == NULL) or a rename that worked, or for one
- * that found no file (rc != 0, errno ENOENT); keeps errno. */
-static void note_gone(int rc, int dirfd, const char *from, int to_dirfd, const char *to,
-                      int existed)
+/* dirfd/path, or "?" when it cannot be named, in out (PATH_MAX). */
+static const char *named(int dirfd, const char *path, char *out)
 {
-    char line[2 * PATH_MAX + 16], a[PATH_MAX], b[PATH_MAX];
-    int saved = errno, n;
-    if (writes_log[0] == '\0' || (rc != 0 && saved != ENOENT))
-        return;
-    if (!absolute(dirfd, from, a) || (to != NULL && !absolute(to_dirfd, to, b)))
-        n = snprintf(line, sizeof(line), "rm ?\n");      /* jfast then refuses */
-    else if (rc != 0)
-        n = snprintf(line, sizeof(line), "no %s\n", a);
-    else if (to == NULL)
-        n = snprintf(line, sizeof(line), "rm %s\n", a);
-    else
-        n = snprintf(line, sizeof(line), "mv %d %s\t%s\n", existed, a, b);
-    if (n > 0 && (size_t)n < sizeof(line))
-        log_line(line, n);
-    errno = saved;
+    return absolute(dirfd, path, out) ? out : "?";
 }
 
-/* One line for fd, just opened with `flags`; keeps errno. */
+/* The line before a removal (to == NULL) or rename of a regular file. */
+static void intend_gone(int dirfd, const char *from, int to_dirfd, const char *to,
+                        int existed)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    if (to == NULL)
+        log_line("? rm %s\n", named(dirfd, from, a));
+    else
+        log_line("? mv %d %s\t%s\n", existed, named(dirfd, from, a), named(to_dirfd, to, b));
+}
+
+/* The line after a removal (to == NULL) or rename: one that worked, or one
+ * that found no file (rc != 0, errno ENOENT); else `x`, when `intended`.
+ * Keeps errno. */
+static void note_gone(int rc, int dirfd, const char *from, int to_dirfd, const char *to,
+                      int existed, int intended)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    if (rc != 0 && errno != ENOENT) {
+        if (intended)
+            log_line("x\n");
+    } else if (rc != 0) {
+        log_line("no %s\n", named(dirfd, from, a));
+    } else if (to == NULL) {
+        log_line("rm %s\n", named(dirfd, from, a));
+    } else {
+        log_line("mv %d %s\t%s\n", existed, named(dirfd, from, a), named(to_dirfd, to, b));
+    }
+}
+
+/* Whether an open with `flags` is one to record. */
+static int writing(int flags)
+{
+    return writes_log[0] != '\0' && (flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* Before an open for writing: whether the file is there (asked only of an
+ * open that may create it), with the line that says what is under way. */
+static int intend_open(int dirfd, const char *path, int flags)
+{
+    char a[PATH_MAX];
+    int existed = (flags & O_CREAT) ? exists_at(dirfd, path) : 1;
+    log_line("? %o %d %s\n", flags, existed, named(dirfd, path, a));
+    return existed;
+}
+
+/* After an open for writing: fd's line, or `x` (it failed, or is no
+ * regular file). */
 static void note(int fd, int flags, int existed)
 {
-    char line[PATH_MAX + 128], path[PATH_MAX];
+    char path[PATH_MAX];
     struct stat st;
-    int saved = errno, n;
-
-    if (writes_log[0] == '\0' || fd < 0 || (flags & O_ACCMODE) == O_RDONLY)
-        goto out;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !fd_path(fd, path))
-        goto out;
-    n = snprintf(line, sizeof(line), "%o %lld %lld %llu %llu %d %s\n", flags,
-                 (long long)st.st_size,
-                 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
-                 (unsigned long long)st.st_dev,
-                 (unsigned long long)st.st_ino, existed, path);
-    if (n > 0 && (size_t)n < sizeof(line))
-        log_line(line, n);
-out:
-    errno = saved;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !fd_path(fd, path)) {
+        log_line("x\n");
+        return;
+    }
+    log_line("%o %lld %lld %llu %llu %d %s\n", flags, (long long)st.st_size,
+             (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+             (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, existed, path);
 }
 
 typedef int (*open_fn)(const char *, int, ...);
@@ -164,27 +207,31 @@ static mode_t mode_arg(int flags, va_list ap)
 
 static int open_at(openat_fn real, int dirfd, const char *path, int flags, mode_t mode)
 {
-    int existed, fd;
+    int watched = writing(flags), existed = 1, fd;
     if (real == NULL) {
         errno = ENOSYS;
         return -1;
     }
-    existed = (flags & O_CREAT) && writes_log[0] ? exists_at(dirfd, path) : 1;
+    if (watched)
+        existed = intend_open(dirfd, path, flags);
     fd = real(dirfd, path, flags, mode);
-    note(fd, flags, existed);
+    if (watched)
+        note(fd, flags, existed);
     return fd;
 }
 
 static int open_path(open_fn real, const char *path, int flags, mode_t mode)
 {
-    int existed, fd;
+    int watched = writing(flags), existed = 1, fd;
     if (real == NULL) {
         errno = ENOSYS;
         return -1;
     }
-    existed = (flags & O_CREAT) && writes_log[0] ? exists_at(AT_FDCWD, path) : 1;
+    if (watched)
+        existed = intend_open(AT_FDCWD, path, flags);
     fd = real(path, flags, mode);
-    note(fd, flags, existed);
+    if (watched)
+        note(fd, flags, existed);
     return fd;
 }
 
@@ -262,16 +309,17 @@ typedef FILE *(*fopen_fn)(const char *, const char *);
 static FILE *fopen_with(fopen_fn real, const char *path, const char *mode)
 {
     int flags = fopen_flags(mode);
-    int existed;
+    int watched = writing(flags), existed = 1;
     FILE *f;
     if (real == NULL) {
         errno = ENOSYS;
         return NULL;
     }
-    existed = (flags & O_CREAT) && writes_log[0] ? exists_at(AT_FDCWD, path) : 1;
+    if (watched)
+        existed = intend_open(AT_FDCWD, path, flags);
     f = real(path, mode);
-    if (f != NULL)
-        note(fileno(f), flags, existed);
+    if (watched)
+        note(f != NULL ? fileno(f) : -1, flags, existed);
     return f;
 }
 
@@ -310,9 +358,11 @@ static int unlink_with(int (*call)(int, const char *, int), int dirfd, const cha
         return -1;
     }
     regular = regular_at(dirfd, path);
+    if (regular)
+        intend_gone(dirfd, path, 0, NULL, 0);
     rc = call(dirfd, path, flags);
-    if (regular || rc != 0)
-        note_gone(rc, dirfd, path, 0, NULL, 0);
+    if (writes_log[0] && (regular || rc != 0))
+        note_gone(rc, dirfd, path, 0, NULL, 0, regular);
     return rc;
 }
 
@@ -358,9 +408,11 @@ static int rename_with(renameat2_fn real, int olddir, const char *from, int newd
     }
     regular = regular_at(olddir, from);
     existed = regular && exists_at(newdir, to);
+    if (regular)
+        intend_gone(olddir, from, newdir, to, existed);
     rc = real(olddir, from, newdir, to, flags);
-    if (regular || rc != 0)
-        note_gone(rc, olddir, from, newdir, to, existed);
+    if (writes_log[0] && (regular || rc != 0))
+        note_gone(rc, olddir, from, newdir, to, existed, regular);
     return rc;
 }
 

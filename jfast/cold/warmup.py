@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import select
 import selectors
+import signal
 import threading
 import time
 
@@ -35,6 +36,7 @@ from jfast.errors import FastPathUnavailable
 from jfast.java import agentfiles
 from jfast.java.jdk import feature_version, java_home
 from jfast.java.protocol import CMD_FD, EV_FD, RANK
+from jfast.linux import procfs
 from jfast.linux.fs import atomic_write, remove_tree
 from jfast.log import VERBOSE, verbose
 from jfast.report import Report
@@ -355,6 +357,8 @@ class ColdRun:
             if unfaithful:
                 raise _NoCheckpoint(unfaithful)
             t0 = time.monotonic()
+            # A first look, while the program runs: what it wrote is no input,
+            # and a write no restore could repeat spares the dump.
             wrote = self._writes()
             read_so_far = self._inputs(wrote.named)   # before criu's own opens
             self._termios = terminal.settings()   # what CRIU records too
@@ -366,12 +370,22 @@ class ColdRun:
             self.output.settle()
             printed = self.output.save(pending.output)
             externals = sorted({f.resource for f in self.io.program_side if f.external})
-            criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
-                      pending.dir, externals)
             try:
-                rewrites = writes.settle(wrote, images.regular_files(pending.images))
+                criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
+                          pending.dir, externals)
+                # The log is whole only now: a thread that opened a file between
+                # the look above and the freeze (the JDK writes its font cache
+                # from one) is in it, and nothing is written after it.
+                self.sandbox.wait_stopped()
+                held = images.regular_files(pending.images)
+                wrote = self._writes({f.path for f in held if f.writable})
+                rewrites = writes.settle(wrote, held)
             except writes.Unrepeatable as e:
                 raise _NoCheckpoint(str(e)) from None
+            finally:
+                self._wake()
+            for path in wrote.named:            # written, so no input (see _inputs)
+                (read_so_far["files"] or {}).pop(path, None)
             manifest = {**self._manifest(point, read_so_far), "output": printed,
                         "steps": wrote.steps, "writes": _save_writes(rewrites, pending.images)}
         except _NoCheckpoint as e:
@@ -533,12 +547,24 @@ class ColdRun:
             "termios": self._termios,
         }
 
-    def _writes(self) -> writes.Collected:
+    def _wake(self) -> None:
+        """Continue the tree criu dump left stopped (or, failing, running)."""
+        pid = self.sandbox.program_pid()
+        for p in procfs.tree(pid) if pid is not None else []:
+            try:
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+    def _writes(self, held: set[str] | None = None) -> writes.Collected:
         """What the program wrote to files so far, for a restore to write
-        again (sandbox/writes.py); _NoCheckpoint when it cannot be repeated."""
+        again (sandbox/writes.py); _NoCheckpoint when it cannot be repeated.
+        `held`: what the program, stopped after the dump, holds open for
+        writing (None: it runs)."""
         try:
             return writes.collect(self.writes_log, [self.plan.entry.root, agentfiles.DATA],
-                                  self.inputs.written_so_far() if self.inputs else None)
+                                  self.inputs.written_so_far() if self.inputs else None,
+                                  held)
         except writes.Unrepeatable as e:
             raise _NoCheckpoint(str(e)) from None
 

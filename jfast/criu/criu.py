@@ -89,12 +89,14 @@ def log_tail(path: str, lines: int = 3) -> str:
 def dump(criu: str, init_pid: int, pid: int, images: str, work: str,
          externals: list[str]) -> None:
     """Checkpoint the tree rooted at `pid` (a PID inside the sandbox whose
-    init has host PID `init_pid`), leaving it running. CRIU runs inside the
-    sandbox's namespaces, so they are its own and not part of the image."""
+    init has host PID `init_pid`), leaving it stopped: the caller looks at
+    what the program did up to the freeze, then sends it SIGCONT. CRIU runs
+    inside the sandbox's namespaces, so they are its own and not part of
+    the image."""
     from jfast.sandbox.sandbox import run_inside
 
     argv = [criu, "dump", "-t", str(pid), "-D", str(images), "-W", str(work),
-            "-o", "dump.log", "--leave-running", *COMMON, *_mode()]
+            "-o", "dump.log", "--leave-stopped", *COMMON, *_mode()]
     if not rootless():
         argv.append("--tcp-established")    # TCP repair needs root's CAP_NET_ADMIN
     for res in externals:

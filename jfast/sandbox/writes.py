@@ -61,6 +61,36 @@ class Gone:
         self.absent = absent
 
 
+class UnderWay:
+    """A call the checkpoint froze: its line before (`? ...`) and none after.
+    `flags` for an open (`existed` as for Opened), else `gone` (a Gone that
+    says what the removal or rename would do). settled() says what it did."""
+
+    def __init__(self, path: str, flags: int = 0, existed: bool = True,
+                 gone: Gone | None = None) -> None:
+        self.path = gone.path if gone is not None else _resolved(path)
+        self.flags, self.existed = flags, existed
+        self.gone = gone
+
+    def settled(self, held: set[str]) -> Opened | Gone | None:
+        """What the call did, from the files the frozen program holds open for
+        writing (`held`) and what is on disk; None: nothing yet."""
+        if self.gone is None:
+            if self.path not in held:
+                return None
+            try:
+                st = os.stat(self.path)    # as the open left it: the thread did no more
+            except OSError:
+                return None
+            return Opened(self.flags, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino,
+                          self.existed, self.path)
+        if "?" in (self.path, self.gone.to):
+            return self.gone                  # which jfast cannot settle
+        done = not os.path.lexists(self.path) and (
+            self.gone.to is None or os.path.lexists(self.gone.to))
+        return self.gone if done else None
+
+
 def _resolved(path: str) -> str:
     """`path` with its folder resolved, as the kernel names an open file."""
     if path == "?":
@@ -68,34 +98,59 @@ def _resolved(path: str) -> str:
     return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
-def read_log(path: str) -> list[Opened | Gone]:
-    """The log's lines in order; a line cut short (the program was writing
-    it) is left out: it is always the last, and later than any checkpoint."""
+def _event(line: bytes) -> Opened | Gone:
+    """One line's record (its thread id taken off)."""
+    if line.startswith(b"rm "):
+        return Gone(os.fsdecode(line[3:]))
+    if line.startswith(b"no "):
+        return Gone(os.fsdecode(line[3:]), absent=True)
+    if line.startswith(b"mv "):
+        replaced, _, names = line[3:].partition(b" ")
+        old, _, new = names.partition(b"\t")
+        return Gone(os.fsdecode(old), os.fsdecode(new), replaced == b"1")
+    parts = line.split(b" ", 6)
+    flags, size, mtime, dev, ino, existed = (int(p, 8 if i == 0 else 10)
+                                             for i, p in enumerate(parts[:6]))
+    return Opened(flags, size, mtime, dev, ino, existed == 1, os.fsdecode(parts[6]))
+
+
+def _under_way(line: bytes) -> UnderWay:
+    """A `? ...` line's record."""
+    if line.startswith((b"rm ", b"mv ")):
+        gone = _event(line)
+        return UnderWay(gone.path, gone=gone)
+    flags, existed, path = line.split(b" ", 2)
+    return UnderWay(os.fsdecode(path), int(flags, 8), existed == b"1")
+
+
+def read_log(path: str) -> list[Opened | Gone | UnderWay]:
+    """The log's records in the order the calls began: each call's line
+    after it, or, for one the checkpoint froze, its line before. A line
+    cut short (the program was writing it) is left out: it is always the
+    last, and later than any checkpoint."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
         return []
-    out: list[Opened | Gone] = []
+    out: list[Opened | Gone | UnderWay | None] = []
+    begun: dict[bytes, list[int]] = {}      # thread -> its calls under way (out's index)
     for line in data.split(b"\n")[:-1]:
+        tid, _, rest = line.partition(b" ")
         try:
-            if line.startswith(b"rm "):
-                out.append(Gone(os.fsdecode(line[3:])))
-            elif line.startswith(b"no "):
-                out.append(Gone(os.fsdecode(line[3:]), absent=True))
-            elif line.startswith(b"mv "):
-                replaced, _, names = line[3:].partition(b" ")
-                old, _, new = names.partition(b"\t")
-                out.append(Gone(os.fsdecode(old), os.fsdecode(new), replaced == b"1"))
-            else:
-                parts = line.split(b" ", 6)
-                flags, size, mtime, dev, ino, existed = (int(p, 8 if i == 0 else 10)
-                                                         for i, p in enumerate(parts[:6]))
-                out.append(Opened(flags, size, mtime, dev, ino, existed == 1,
-                                  os.fsdecode(parts[6])))
+            if rest.startswith(b"? "):
+                begun.setdefault(tid, []).append(len(out))
+                out.append(_under_way(rest[2:]))
+                continue
+            event = None if rest == b"x" else _event(rest)
         except (ValueError, IndexError):
             continue
-    return out
+        calls = begun.get(tid)
+        if calls:
+            out[calls.pop()] = event
+        elif event is not None:
+            out.append(event)
+    return [e for e in out if e is not None]
 
 
 class FileWrite:
@@ -134,16 +189,19 @@ class Collected:
         self.named: set[str] = set()
 
 
-def collect(log: str | None, skip: list[str], watched: set[str] | None = None) -> Collected:
-    """Before a dump: what the program wrote so far, from the log at `log`
-    (None: there is none), files under `skip` (jfast's own) left out.
+def collect(log: str | None, skip: list[str], watched: set[str] | None = None,
+            held: set[str] | None = None) -> Collected:
+    """What the program wrote so far, from the log at `log` (None: there is
+    none), files under `skip` (jfast's own) left out. `held`: the files the
+    program, frozen by the dump, holds open for writing, which settle the
+    opens under way (None: it runs on, and only their paths count).
     Unrepeatable when a write cannot be repeated, or when a file the file
     watch saw written (`watched`, cold/inputs.py) is still there and the
     log does not name it (a child process's write, or any under
     JFAST_READY=main)."""
     out = Collected()
     prefixes = tuple(os.path.join(p, "") for p in skip) + PSEUDO
-    opens = _opens(read_log(log) if log else [], prefixes, out)
+    opens = _opens(read_log(log) if log else [], prefixes, out, held or set())
     # Files written and gone again left nothing to repeat (the keymap the
     # private display's xkbcomp writes and Xvfb removes).
     for path in sorted((watched or set()) - out.named):
@@ -175,7 +233,7 @@ def collect(log: str | None, skip: list[str], watched: set[str] | None = None) -
             raise Unrepeatable(f"the program wrote {path} in place before its ready point")
         if st.st_size < start:
             raise Unrepeatable(f"{path} shrank after the program opened it")
-        if kind == APPEND and st.st_size == start:
+        if kind == APPEND and st.st_size == start and first.existed:
             out.untouched.add(path)
             continue
         total += st.st_size - start
@@ -188,20 +246,23 @@ def collect(log: str | None, skip: list[str], watched: set[str] | None = None) -
     return out
 
 
-def _opens(log: list[Opened | Gone], prefixes: tuple[str, ...],
-           out: Collected) -> dict[str, list[Opened]]:
+def _opens(log: list[Opened | Gone | UnderWay], prefixes: tuple[str, ...],
+           out: Collected, held: set[str]) -> dict[str, list[Opened]]:
     """The opens for writing of each file there now, following renames (the
     records go with the file); the steps into `out.steps` and every path
     named into `out.named`."""
     opens: dict[str, list[Opened]] = {}
     made: set[str] = set()        # files this run made: a restore makes them itself
     checked: set[str] = set()     # paths whose presence a step already says
-    for event in log:
-        if event.path == "?":
-            raise Unrepeatable("the program removed or renamed a file jfast could not name")
-        if event.path.startswith(prefixes):
+    for record in log:
+        if record.path.startswith(prefixes):
             continue
-        out.named.add(event.path)
+        out.named.add(record.path)
+        event = record.settled(held) if isinstance(record, UnderWay) else record
+        if event is None:
+            continue
+        if "?" in (event.path, getattr(event, "to", None)):
+            raise Unrepeatable("the program removed or renamed a file jfast could not name")
         if isinstance(event, Opened):
             opens.setdefault(event.path, []).append(event)
             if event.path not in checked:

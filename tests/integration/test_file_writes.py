@@ -183,6 +183,33 @@ MOVES = """
     }
 """
 
+BUSY = """
+    import java.io.*;
+
+    public class Busy {
+        public static void main(String[] args) throws Exception {
+            // A thread that goes on making files while the checkpoint is taken.
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 300; i++) {
+                        try (Writer w = new FileWriter("busy-" + i)) {
+                            w.write("file " + i + "\\n");
+                        }
+                        Thread.sleep(1);
+                    }
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            writer.start();
+            Thread.sleep(30);
+            dev.jfast.Jfast.ready();
+            writer.join();
+            System.out.println("done");
+        }
+    }
+"""
+
 FORMAT = "-Djava.util.logging.SimpleFormatter.format=%5$s%n"
 
 
@@ -192,7 +219,7 @@ def classpath(tmp_path_factory: pytest.TempPathFactory) -> str:
         "Logs.java": LOGS, "Handler.java": HANDLER, "TempHolder.java": TEMP_HOLDER,
         "InPlace.java": IN_PLACE, "Serve.java": SERVE,
         "Defaults.java": DEFAULTS, "Moves.java": MOVES, "Rotate.java": ROTATE,
-        "Stamped.java": STAMPED})
+        "Stamped.java": STAMPED, "Busy.java": BUSY})
 
 
 def free_port() -> int:
@@ -279,6 +306,22 @@ def test_files_written_in_another_working_directory_start_afresh(runner: Runner,
     assert files(other) == {"app.log": "before h\nafter h\n", "closed.log": "closed h\n",
                             "state.txt": "state h\n"}
     assert files(tmp_path / "jfast") == files(tmp_path / "java")
+
+
+def test_files_written_while_the_checkpoint_is_taken(runner: Runner, classpath: str,
+                                                    tmp_path: Path):
+    """What a thread writes between jfast's look at the log and CRIU's
+    freeze is in the checkpoint too: each restored run leaves every file."""
+    folder = tmp_path / "busy"
+    outcomes = []
+    for _ in range(3):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        fast = runner.run([*JFAST, "-cp", classpath, "Busy"], cwd=folder)
+        assert (fast.stdout, fast.returncode) == ("done\n", 0), runner.last()
+        assert files(folder) == {f"busy-{i}": f"file {i}\n" for i in range(300)}, runner.last()
+        outcomes.append(runner.last()["outcome"])
+    assert outcomes == ["started", "restored", "restored"], runner.reports()
 
 
 def test_a_log_held_open_and_its_lock_file(runner: Runner, classpath: str, tmp_path: Path):

@@ -22,9 +22,11 @@ def line(flags: int, path: Path, existed: bool, before: os.stat_result | None = 
             f"{int(existed)} {path}\n")
 
 
-def log(tmp_path: Path, *lines: str) -> str:
+def log(tmp_path: Path, *lines: str, tid: int = 7) -> str:
+    """The log file of `lines`, each led by the thread id `tid`."""
     out = tmp_path / "log"
-    out.write_text("".join(lines))
+    text = "".join(lines).splitlines(keepends=True)
+    out.write_text("".join(f"{tid} {one}" for one in text))
     return str(out)
 
 
@@ -162,3 +164,45 @@ def test_a_write_the_file_watch_saw_and_the_log_does_not_name(tmp_path: Path):
     assert writes.collect(empty, [], watched={str(gone)}).writes == {}
     with pytest.raises(writes.Unrepeatable, match="could not see how"):
         writes.collect(empty, [], watched={str(kept)})
+
+
+def test_an_open_the_dump_froze_is_settled_by_what_the_program_holds(tmp_path: Path):
+    """A thread frozen between its open and the line after it: the program
+    holds the file, so the open was made, and the file is as it left it."""
+    made, later = tmp_path / "made", tmp_path / "later"
+    made.write_text("")
+    path = log(tmp_path, f"? {TRUNC:o} 0 {made}\n", f"? {APPEND:o} 0 {later}\n")
+    got = writes.collect(path, [], held={str(made)})
+    assert got.steps == [{"op": "opened", "path": str(made), "existed": False}]
+    assert (got.writes[str(made)].kind, got.named) == ("create", {str(made), str(later)})
+    assert writes.collect(path, []).steps == []       # running: only the paths count
+
+
+def test_a_rename_the_dump_froze_counts_once_it_is_on_disk(tmp_path: Path):
+    old, new = tmp_path / "a.log", tmp_path / "a.log.1"
+    old.write_text("last run\n")
+    under_way = log(tmp_path, f"? mv 0 {old}\t{new}\n")
+    assert writes.collect(under_way, []).steps == []           # not made yet
+    old.rename(new)
+    assert writes.collect(under_way, []).steps == [
+        {"op": "rename", "path": str(old), "to": str(new), "replaced": False, "perform": True}]
+
+
+def test_each_threads_line_after_finishes_its_own_line_before(tmp_path: Path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("")
+    b.write_text("")
+    path = tmp_path / "log"
+    path.write_text(f"1 ? {TRUNC:o} 0 {a}\n" f"2 ? {TRUNC:o} 0 {b}\n" "2 x\n"
+                    f"1 {line(TRUNC, a, False)}")
+    got = writes.collect(str(path), [])
+    assert got.steps == [{"op": "opened", "path": str(a), "existed": False}]
+    assert got.named == {str(a)}                   # b's open failed
+
+
+def test_a_file_made_to_append_to_and_empty_yet_is_made_again(tmp_path: Path):
+    f = tmp_path / "app.log"
+    f.write_text("")
+    got = writes.collect(log(tmp_path, line(APPEND, f, False)), [])
+    assert (got.writes[str(f)].kind, got.writes[str(f)].data, got.untouched) == (
+        "append", b"", set())
