@@ -15,9 +15,8 @@ import os
 from jfast.criu import criu
 from jfast.display import display
 from jfast.errors import FastPathUnavailable, JfastError
-from jfast.java import cmdline
+from jfast.java import cmdline, readyfile
 from jfast.java.jdk import find_java
-from jfast.java.protocol import ready_mode
 from jfast.linux.fs import identity
 from jfast.log import flush, verbose, warn
 from jfast.report import Report
@@ -122,7 +121,7 @@ def _fast(run: Run) -> int:
 def _prepare(run: Run) -> None:
     """Everything the key and a restore or cold run need: the ready mode,
     criu, the cache, the agent, the display, and the entry the key names."""
-    run.ready = ready_mode(run.settings)
+    run.ready, chosen_by_file = readyfile.ready_point(run.settings, run.cmd, run.cwd, run.env)
     if run.ready == "none":
         raise FastPathUnavailable("JFAST_READY=none")
     run.criu = criu.find()
@@ -159,7 +158,8 @@ def _prepare(run: Run) -> None:
     parts = key.Parts(cmd=run.cmd, java=run.java, criu_id=identity(run.criu),
                       stdio_shape=run.io.shape, env=run.env, cwd=run.cwd,
                       agent_id=agentfiles.agent_identity(digests.digest, run.agent),
-                      display=run.screen.key_part())
+                      display=run.screen.key_part(),
+                      ready=run.ready if chosen_by_file else None)
     run.material = key.material(parts, digests)
     try:
         digests.save()

@@ -27,7 +27,7 @@ class Settings:
         self.criu = env.get("JFAST_CRIU") or None              # the criu binary to use
         self.cache_dir = env.get("JFAST_CACHE_DIR") or None    # where checkpoints live
         self.cache_max = env.get("JFAST_CACHE_MAX", "").strip()  # the cache's size limit
-        self.ready = env.get("JFAST_READY") or "auto"          # where to checkpoint
+        self.ready = env.get("JFAST_READY") or None            # where to checkpoint
         self.display = env.get("JFAST_DISPLAY") or "auto"      # virtual | host | none | auto
         self.screen = env.get("JFAST_SCREEN") or None          # the virtual display's screen
         self.xvfb = env.get("JFAST_XVFB") or None              # the Xvfb binary

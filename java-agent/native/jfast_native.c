@@ -522,9 +522,12 @@ failed:
 /* -- the agent's start ------------------------------------------------------ */
 
 static char *agent_jar;
-static char *agent_options;
+static char *agent_options;     /* as given: "<agent jar>,<agent options>" */
 
-void jfast_writes_arm(const char *options);     /* jfast_writes.c */     /* as given: "<agent jar>,<agent options>" */
+void jfast_writes_arm(const char *options);                               /* jfast_writes.c */
+void jfast_call_arm(jvmtiEnv *jvmti, const char *options,
+                    jvmtiEventCallbacks *callbacks);                      /* jfast_call.c */
+void jfast_call_start(jvmtiEnv *jvmti, JNIEnv *env, jclass agent);        /* jfast_call.c */
 
 static const JNINativeMethod NATIVES[] = {
     {"trimMalloc0", "()I", (void *)trim_malloc},
@@ -572,6 +575,7 @@ static void JNICALL on_vm_init(jvmtiEnv *jv, JNIEnv *env, jthread thread)
         (*env)->CallStaticVoidMethod(env, agent, start, options, bound);
     if ((*env)->ExceptionCheck(env))
         (*env)->ExceptionClear(env);
+    jfast_call_start(jvmti, env, agent);
 }
 
 /*
@@ -596,6 +600,7 @@ Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
     jfast_writes_arm(options);
     memset(&callbacks, 0, sizeof(callbacks));
     callbacks.VMInit = on_vm_init;
+    jfast_call_arm(jvmti, options, &callbacks);
     if (agent_options == NULL || agent_jar == NULL
         || (*jvmti)->SetEventCallbacks(jvmti, &callbacks, sizeof(callbacks)) != JVMTI_ERROR_NONE)
         return 0;

@@ -35,7 +35,8 @@ class Parts:
     """What the launcher found out about this run, from which the key is made."""
 
     def __init__(self, *, cmd: JavaCommand, java: str, criu_id: str, stdio_shape: str,
-                 env: dict[str, str], cwd: str, agent_id: str, display: dict) -> None:
+                 env: dict[str, str], cwd: str, agent_id: str, display: dict,
+                 ready: str | None = None) -> None:
         self.cmd = cmd
         self.java = java              # the real java binary
         self.criu_id = criu_id        # the criu binary's identity (linux/fs.py)
@@ -44,6 +45,7 @@ class Parts:
         self.cwd = cwd
         self.agent_id = agent_id      # the agent jar's and native library's digests
         self.display = display        # DisplayPlan.key_part()
+        self.ready = ready            # the point the ready-points file chose (JFAST_READY is in env)
 
 
 def material(parts: Parts, digests: FileDigests) -> dict:
@@ -74,6 +76,7 @@ def material(parts: Parts, digests: FileDigests) -> dict:
         "cpu": cpu_part(),
         "criu": parts.criu_id,
         "display": parts.display,
+        **({"ready": parts.ready} if parts.ready else {}),
     }
 
 

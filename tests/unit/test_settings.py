@@ -8,7 +8,7 @@ from jfast.settings import Settings, current
 def test_defaults_and_values():
     s = Settings({})
     assert (s.disabled, s.verbose, s.report, s.java, s.ready, s.display, s.cache_max) == \
-        (False, False, None, None, "auto", "auto", "")
+        (False, False, None, None, None, "auto", "")
     s = Settings({"JFAST_DISABLE": "1", "JFAST_VERBOSE": "0", "JFAST_READY": "main",
                   "JFAST_CACHE_MAX": " 2G ", "JFAST_CACHE_DIR": "/c"})
     assert (s.disabled, s.verbose, s.ready, s.cache_max, s.cache_dir) == \

@@ -27,7 +27,9 @@ import java.util.Map;
  * <li>{@code cmd}: an inherited pipe fd the agent reads commands from
  *     ({@code go}, {@code gc}, {@code restored <json>}).</li>
  * <li>{@code native}: the native library's path.</li>
- * <li>{@code ready}: auto (default), main, explicit, socket, stdin or window.
+ * <li>{@code ready}: auto (default), main, explicit, call:CLASS.METHOD,
+ *     socket, stdin or window. call: stops at the first call of that method
+ *     (the native library sets the breakpoint, jfast_call.c).
  *     main stops before the program's main, and so does auto when there is a
  *     preload list (a main-entry checkpoint without one saves no more than
  *     the JVM's boot, which a restore costs too); auto and explicit stop in
@@ -460,6 +462,19 @@ public final class Agent {
             return;
         }
         EXPLICIT.once();
+    }
+
+    private static final ReadyPoint CALL = new ReadyPoint("call");
+
+    /**
+     * The ready point {@code call:CLASS.METHOD}: the native library's
+     * breakpoint at the first call of that method calls it (jfast_call.c).
+     */
+    static void callReady() {
+        if (!active || restored || Thread.currentThread() instanceof Control) {
+            return;
+        }
+        CALL.once();
     }
 
     /**
