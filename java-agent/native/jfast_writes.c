@@ -1,5 +1,5 @@
 /*
- * The files a program opens for writing, for the cold run (docs/
+ * The files a program opens, for the cold run (docs/
  * architecture.md, "Files the program wrote"). Put in LD_PRELOAD, this half
  * of the native library sees every open(2) and fopen(3) the JVM makes; for
  * each regular file opened with write access it appends one line to the
@@ -29,7 +29,13 @@
  *     ? rm <path>\n
  *     ? mv <existed 0|1> <from>\t<to>\n
  *
- * which its next line (`x`: nothing to record) finishes. A checkpoint
+ * which its next line (`x`: nothing to record) finishes. A regular file
+ * opened to read only gets one line after the call, for jfast's record of
+ * the program's inputs where it has no fanotify watch (without root):
+ *
+ *     r <size> <mtime, ns> <ctime, ns> <ino> <dev> <path>\n
+ *
+ * A read under way at the checkpoint has read nothing yet; a restore reads. A checkpoint
  * (criu freezes every thread wherever it is) thus finds every call the
  * program made before it, done or under way; jfast settles one under way
  * from what the frozen program holds and what is on disk. It then knows,
@@ -166,6 +172,20 @@ static int writing(int flags)
     return writes_log[0] != '\0' && (flags & O_ACCMODE) != O_RDONLY;
 }
 
+/* After an open to read: fd's line, when it is a regular file. */
+static void note_read(int fd, int flags)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (writes_log[0] == '\0' || fd < 0 || (flags & O_PATH) || fstat(fd, &st) != 0
+        || !S_ISREG(st.st_mode) || !fd_path(fd, path))
+        return;
+    log_line("r %lld %lld %lld %llu %llu %s\n", (long long)st.st_size,
+             (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+             (long long)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec,
+             (unsigned long long)st.st_ino, (unsigned long long)st.st_dev, path);
+}
+
 /* Before an open for writing: whether the file is there (asked only of an
  * open that may create it), with the line that says what is under way. */
 static int intend_open(int dirfd, const char *path, int flags)
@@ -217,6 +237,8 @@ static int open_at(openat_fn real, int dirfd, const char *path, int flags, mode_
     fd = real(dirfd, path, flags, mode);
     if (watched)
         note(fd, flags, existed);
+    else
+        note_read(fd, flags);
     return fd;
 }
 
@@ -232,6 +254,8 @@ static int open_path(open_fn real, const char *path, int flags, mode_t mode)
     fd = real(path, flags, mode);
     if (watched)
         note(fd, flags, existed);
+    else
+        note_read(fd, flags);
     return fd;
 }
 
@@ -320,6 +344,8 @@ static FILE *fopen_with(fopen_fn real, const char *path, const char *mode)
     f = real(path, mode);
     if (watched)
         note(f != NULL ? fileno(f) : -1, flags, existed);
+    else if (f != NULL)
+        note_read(fileno(f), flags);
     return f;
 }
 

@@ -7,8 +7,11 @@ checkpoint, and every restore first checks them: size, mtimes, inode and
 device, a stat each. A changed or missing file means a cold start that
 replaces the checkpoint.
 
-Recording uses fanotify, so it sees every open, from Java or native code
-or a child process, and costs the program nothing. The marks go on the
+With root, recording uses fanotify, so it sees every open, from Java or
+native code or a child process, and costs the program nothing. Without
+root, the opens the JVM makes through the C library, which jfast's native
+library logs (java-agent/native/jfast_writes.c, read by sandbox/writes.py),
+stand in: a child process's reads are not seen there. The marks go on the
 sandbox's own copies of the mounts (set in the sandbox's holder, right
 after it unshares the mount namespace), so only the sandbox's processes
 report; of those, only the program and its descendants count (not criu).
@@ -220,13 +223,7 @@ class Recorder:
         self.drain()
         with self._lock:
             writing = self.written | _open_for_writing(self.program_pid)
-            prefixes = tuple(os.path.join(p, "") for p in skip_prefixes) + PSEUDO_PATHS
-            classes = tuple(os.path.join(p, "") for p in class_dirs)
-            keep = {p: ident for p, ident in sorted(self.opened.items())
-                    if p not in writing and p not in skip_files and p not in SYSTEM_DATABASES
-                    and not p.startswith(prefixes) and not p.endswith(" (deleted)")
-                    and not (p.endswith(".class") and p.startswith(classes))}
-        return keep
+            return kept(self.opened, skip_prefixes, skip_files | writing, class_dirs)
 
     def close_behind(self) -> threading.Thread:
         """close() on a thread of its own: the kernel releases a fanotify group
@@ -245,6 +242,19 @@ class Recorder:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def kept(opened: dict[str, list], skip_prefixes: list[str], skip_files: set[str],
+         class_dirs: list[str]) -> dict[str, list]:
+    """The inputs among the files `opened` (path: identity at open), in
+    order: not under `skip_prefixes`, not in `skip_files`, not a system
+    database, and not a class file under `class_dirs`."""
+    prefixes = tuple(os.path.join(p, "") for p in skip_prefixes) + PSEUDO_PATHS
+    classes = tuple(os.path.join(p, "") for p in class_dirs)
+    return {p: ident for p, ident in sorted(opened.items())
+            if p not in skip_files and p not in SYSTEM_DATABASES
+            and not p.startswith(prefixes) and not p.endswith(" (deleted)")
+            and not (p.endswith(".class") and p.startswith(classes))}
 
 
 def with_digests(files: dict[str, list]) -> dict[str, list]:

@@ -360,7 +360,7 @@ class ColdRun:
             # A first look, while the program runs: what it wrote is no input,
             # and a write no restore could repeat spares the dump.
             wrote = self._writes()
-            read_so_far = self._inputs(wrote.named)   # before criu's own opens
+            read_so_far = self._inputs(wrote)   # before criu's own opens
             self._termios = terminal.settings()   # what CRIU records too
             if self.tee is not None:           # the agent's whole copy so far: take what is new
                 with open(self.tee, "rb") as f:
@@ -568,19 +568,20 @@ class ColdRun:
         except writes.Unrepeatable as e:
             raise _NoCheckpoint(str(e)) from None
 
-    def _inputs(self, wrote: set[str]) -> dict:
+    def _inputs(self, wrote: writes.Collected) -> dict:
         """What a restore checks first: the directory CRIU reopens as the
-        program's cwd, the files the program read so far (None: unknown),
-        and the environment variables it read through Java (with their
-        values here; all of them when it read the whole environment).
-        What it wrote, moved or removed (`wrote`) is not an input."""
-        files = None
+        program's cwd, the files the program read so far (from the fanotify
+        watch, else from the native library's log), and the environment
+        variables it read through Java (with their values here; all of them
+        when it read the whole environment). What it wrote, moved or
+        removed (`wrote.named`) is not an input."""
+        keyed = self.plan.material.get("files", {})     # covered by content
+        class_dirs = [p for p in keyed if os.path.isdir(p)]
+        skip = [java_home(self.plan.java), self.plan.entry.root, agentfiles.DATA]
         if self.inputs:
-            keyed = self.plan.material.get("files", {})     # covered by content
-            class_dirs = [p for p in keyed if os.path.isdir(p)]
-            files = self.inputs.snapshot(
-                [java_home(self.plan.java), self.plan.entry.root, agentfiles.DATA],
-                set(keyed) | wrote, class_dirs)
+            files = self.inputs.snapshot(skip, set(keyed) | wrote.named, class_dirs)
+        else:
+            files = inputs.kept(wrote.read, skip, set(keyed) | wrote.named, class_dirs)
         env = self.plan.env
         whole = self._env_read == "*"
         names = env if whole else (self._env_read or "").split()

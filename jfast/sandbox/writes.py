@@ -61,6 +61,15 @@ class Gone:
         self.absent = absent
 
 
+class Read:
+    """One line of the log: a regular file opened to read, as it was then
+    (cold/inputs.py's identity: size, mtime, ctime, inode, device)."""
+
+    def __init__(self, identity: list[int], path: str) -> None:
+        self.identity = identity
+        self.path = path
+
+
 class UnderWay:
     """A call the checkpoint froze: its line before (`? ...`) and none after.
     `flags` for an open (`existed` as for Opened), else `gone` (a Gone that
@@ -98,8 +107,11 @@ def _resolved(path: str) -> str:
     return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
-def _event(line: bytes) -> Opened | Gone:
+def _event(line: bytes) -> Opened | Gone | Read:
     """One line's record (its thread id taken off)."""
+    if line.startswith(b"r "):
+        parts = line[2:].split(b" ", 5)
+        return Read([int(p) for p in parts[:5]], os.fsdecode(parts[5]))
     if line.startswith(b"rm "):
         return Gone(os.fsdecode(line[3:]))
     if line.startswith(b"no "):
@@ -123,7 +135,7 @@ def _under_way(line: bytes) -> UnderWay:
     return UnderWay(os.fsdecode(path), int(flags, 8), existed == b"1")
 
 
-def read_log(path: str) -> list[Opened | Gone | UnderWay]:
+def read_log(path: str) -> list[Opened | Gone | Read | UnderWay]:
     """The log's records in the order the calls began: each call's line
     after it, or, for one the checkpoint froze, its line before. A line
     cut short (the program was writing it) is left out: it is always the
@@ -133,7 +145,7 @@ def read_log(path: str) -> list[Opened | Gone | UnderWay]:
             data = f.read()
     except OSError:
         return []
-    out: list[Opened | Gone | UnderWay | None] = []
+    out: list[Opened | Gone | Read | UnderWay | None] = []
     begun: dict[bytes, list[int]] = {}      # thread -> its calls under way (out's index)
     for line in data.split(b"\n")[:-1]:
         tid, _, rest = line.partition(b" ")
@@ -179,14 +191,16 @@ class FileWrite:
 
 class Collected:
     """What the log says before a dump: the steps and writes a restore
-    repeats, the files opened for writing but left as they were, and every
-    path it names (what the program wrote that jfast saw how)."""
+    repeats, the files opened for writing but left as they were, every
+    path it names (what the program wrote that jfast saw how), and the
+    files it opened to read, each as it was at its first open."""
 
     def __init__(self) -> None:
         self.steps: list[dict] = []
         self.writes: dict[str, FileWrite] = {}
         self.untouched: set[str] = set()
         self.named: set[str] = set()
+        self.read: dict[str, list[int]] = {}
 
 
 def collect(log: str | None, skip: list[str], watched: set[str] | None = None,
@@ -246,7 +260,7 @@ def collect(log: str | None, skip: list[str], watched: set[str] | None = None,
     return out
 
 
-def _opens(log: list[Opened | Gone | UnderWay], prefixes: tuple[str, ...],
+def _opens(log: list[Opened | Gone | Read | UnderWay], prefixes: tuple[str, ...],
            out: Collected, held: set[str]) -> dict[str, list[Opened]]:
     """The opens for writing of each file there now, following renames (the
     records go with the file); the steps into `out.steps` and every path
@@ -256,6 +270,9 @@ def _opens(log: list[Opened | Gone | UnderWay], prefixes: tuple[str, ...],
     checked: set[str] = set()     # paths whose presence a step already says
     for record in log:
         if record.path.startswith(prefixes):
+            continue
+        if isinstance(record, Read):
+            out.read.setdefault(record.path, record.identity)
             continue
         out.named.add(record.path)
         event = record.settled(held) if isinstance(record, UnderWay) else record

@@ -6,11 +6,15 @@ Saxon and PlantUML, each at the point docs/architecture.md gives it."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
+import test_rootless as rootless
 from conftest import JFAST, MUST_WORK, Runner, compile_java
+from test_rootless import tree, user  # noqa: F401 - fixtures for the test without root
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
 
@@ -222,3 +226,27 @@ def test_a_restored_tool_finds_a_file_removed_since(runner: Runner, tool: str,
     assert runner.last()["outcome"] == "restored"
     assert fast.returncode == plain.returncode == 1
     assert fast.stderr.splitlines()[0] == plain.stderr.splitlines()[0]
+
+
+def test_without_root_a_file_read_before_the_point_is_checked(user, tree: Path):
+    """No fanotify watch without root: the native library's log of the files
+    the JVM opens stands in, so a configuration changed since the
+    checkpoint means a fresh run there too."""
+    work = tree / "call-point"
+    compile_java(work / "classes", {"Tool.java": TOOL})
+    write(work, {"config.txt": "c1", "data.txt": "d1"})
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(work)], check=True)
+    env = {**rootless.user_env(tree), "JFAST_READY": "call:Tool.run",
+           "JFAST_REPORT": str(work / "report.jsonl")}
+    argv = rootless.as_user(user, [*rootless.jfast_argv(tree), "-cp", str(work / "classes"),
+                                   "Tool"], work)
+    seen = []
+    for change in ({}, {}, {"data.txt": "d2"}, {"config.txt": "c2"}):
+        write(work, change)
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        seen.append(done.stdout)
+    outcomes = [json.loads(line) for line in (work / "report.jsonl").read_text().splitlines()]
+    assert seen == ["c1  d1\n", "c1  d1\n", "c1  d2\n", "c2  d2\n"], outcomes
+    assert [r["outcome"] for r in outcomes] == ["started", "restored", "restored", "started"]
+    assert outcomes[-1]["reason"] == f"checkpoint stale: {work / 'config.txt'} changed"

@@ -46,3 +46,12 @@ def test_a_large_input_is_compared_by_stat(tmp_path: Path):
     assert files[str(f)][5] is None              # no digest: too large
     os.utime(f, ns=(1, 1))
     assert inputs.changed(files)
+
+
+def test_inputs_leave_out_what_the_key_covers_and_what_was_written(tmp_path: Path):
+    ident = [1, 2, 3, 4, 5]
+    opened = {"/etc/app.conf": ident, "/etc/passwd": ident, "/jdk/lib/x": ident,
+              "/proc/self/maps": ident, "/w/out.log": ident, "/cp/A.class": ident,
+              "/cp/data.txt": ident, "/gone (deleted)": ident}
+    assert inputs.kept(opened, ["/jdk"], {"/w/out.log"}, ["/cp"]) == {
+        "/cp/data.txt": ident, "/etc/app.conf": ident}

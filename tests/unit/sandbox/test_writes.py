@@ -206,3 +206,11 @@ def test_a_file_made_to_append_to_and_empty_yet_is_made_again(tmp_path: Path):
     got = writes.collect(log(tmp_path, line(APPEND, f, False)), [])
     assert (got.writes[str(f)].kind, got.writes[str(f)].data, got.untouched) == (
         "append", b"", set())
+
+
+def test_files_opened_to_read_are_kept_as_they_were_at_the_first_open(tmp_path: Path):
+    conf = tmp_path / "app.conf"
+    path = log(tmp_path, f"r 4 10 11 12 13 {conf}\n", f"r 9 20 21 12 13 {conf}\n")
+    got = writes.collect(path, [])
+    assert got.read == {str(conf): [4, 10, 11, 12, 13]}
+    assert (got.steps, got.named) == ([], set())
