@@ -24,7 +24,7 @@ from jfast.sandbox import stdio, userns
 from jfast.settings import Settings
 from jfast.store import cache, key, notice, runs
 from jfast.store.digests import FileDigests
-from jfast.store.entry import Entry, Meta
+from jfast.store.entry import PLAIN_DAYS, Entry, Meta
 
 
 def main(argv: list[str]) -> int:
@@ -97,7 +97,11 @@ def _fast(run: Run) -> int:
     _prepare(run)
     meta, set_aside, stale = _look_up(run)
     if meta is not None and meta.plain:
-        return _plain(run, meta)
+        if not meta.plain_expired():
+            return _plain(run, meta)
+        run.entry.release()           # measured again, and replaced (cold/warmup.py)
+        verbose(f"the plain verdict on {run.entry.key} is {PLAIN_DAYS} days old: measuring again")
+        meta, stale = None, True
     given_up = run.entry.given_up() if meta is None else None
     if given_up:
         # Its checkpoints failed to restore twice in a row, or went stale on

@@ -25,7 +25,7 @@ import time
 from jfast.errors import JfastError
 from jfast.linux.fs import atomic_write, fresh_name, remove_tree
 from jfast.linux.sha256 import sha256
-from jfast.store import integrity, locks
+from jfast.store import integrity, locks, trust
 
 META = "meta.json"
 # The version of meta.json's layout; an entry of another version is not used.
@@ -162,6 +162,11 @@ class Meta:
         """Why java starts this program as soon as a restore would, or None."""
         return self.raw.get("plain")
 
+    def plain_expired(self, now: float | None = None) -> bool:
+        """A plain verdict is measured again after PLAIN_DAYS: one run's
+        start and preloading decided it, on a machine that changes."""
+        return (now or time.time()) - self.created > PLAIN_DAYS * 86400
+
     @property
     def ready_point(self) -> str | None:
         return self.raw.get("ready_point")
@@ -250,6 +255,8 @@ def write_data(index: int) -> str:
 FAILURES = "failures"        # why restores failed since the last that worked
 USED = "used"                # a byte per restore
 RESTORE_FAILURES = 2         # in a row: the entry is set aside
+SAMPLES_KEPT = 5             # ratios at main kept per key
+PLAIN_DAYS = 7               # a plain verdict's life
 # Runs in a row that found the last checkpoint stale (its inputs or files
 # changed) and made a new one, never restored: then no more are made. jEdit
 # needs 6 (its log's five backups fill up); a program whose files differ on
@@ -282,6 +289,28 @@ class Entry:
     def classes(self) -> str:
         """Classes the program loaded on its first run, preloaded next time."""
         return os.path.join(self.root, "entries", f"{self.key}.classes")
+
+    @property
+    def samples(self) -> str:
+        """The ratios of preloading to start of the program's runs at main,
+        one a line, newest last (cold/warmup.py's main_verdict)."""
+        return os.path.join(self.root, "entries", f"{self.key}.samples")
+
+    def add_sample(self, ratio: float) -> list[float]:
+        """Add this run's ratio; the last SAMPLES_KEPT, newest last."""
+        kept: list[float] = []
+        try:
+            if not trust.problem(self.samples):     # another user's plant counts for nothing
+                with open(self.samples, errors="replace") as f:
+                    kept = [float(x) for x in f.read().split()[-(SAMPLES_KEPT - 1):]]
+        except (OSError, ValueError):
+            kept = []
+        kept.append(round(ratio, 3))
+        try:
+            atomic_write(self.samples, "".join(f"{r}\n" for r in kept).encode())
+        except OSError:
+            pass                 # a read-only cache: this run's ratio alone
+        return kept
 
     def meta(self) -> Meta | None:
         """The manifest; None when there is no entry; BadEntry when it is damaged."""

@@ -26,6 +26,9 @@ LEFTOVER_KINDS = {
     "unrestorable": "unrestorable",   # its checkpoints failed to restore: none made
 }
 SCRATCH_AGE = 600                # scratch files older than this are leftovers
+# What a key's runs leave before (and beside) its entry: the class list of
+# its last run and the ratios of its runs at main; kind "classes".
+BEFORE_ENTRY = ("classes", "samples")
 
 
 @dataclass
@@ -93,9 +96,9 @@ def _entry(root: Path, name: str, path: Path) -> Item:
         item.last_used, item.hits = used.st_mtime, used.st_size
     except OSError:
         pass
-    classes = root / "entries" / f"{name}.classes"
-    if classes.exists():
-        item.extra.append(classes)
+    for kept in (entry.classes, entry.samples):      # what its earlier runs measured
+        if os.path.exists(kept):
+            item.extra.append(Path(kept))
     item.size = _tree_size(path) + sum(_tree_size(p) for p in item.extra)
     return item
 
@@ -113,10 +116,10 @@ def scan(root: Path | str, now: float | None = None) -> list[Item]:
     for name in names:
         path = root / "entries" / name
         key, _, rest = name.partition(".")
-        if name in entries or (rest == "classes" and key in entries):
+        if name in entries or (rest in BEFORE_ENTRY and key in entries):
             continue
         tag = rest.split(".")[-1] if rest.endswith("pending") else rest.split(".")[0]
-        kind = LEFTOVER_KINDS.get(tag) or ("classes" if tag == "classes" else None)
+        kind = LEFTOVER_KINDS.get(tag) or ("classes" if tag in BEFORE_ENTRY else None)
         if kind is None:
             continue                      # not ours to judge
         try:

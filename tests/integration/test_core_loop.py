@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import JFAST, Runner, compile_java, java_symlink, need_tool, tmux, tmux_wait, with_api
 
+from jfast.cold.warmup import MAIN_SAMPLES
 from jfast.criu import kdat
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("integration")]
@@ -316,13 +317,18 @@ def test_a_small_program_gets_plain_java(runner: Runner, app_dir: Path):
     """Where a restore would start a program no sooner than java (its classes
     load in a few ms), later runs exec java and say why."""
     args = ["-cp", str(app_dir), "App", "small"]
-    for _ in range(3):
+    for _ in range(2 + MAIN_SAMPLES):
         same_as_java(runner, args)
+        if runner.last()["outcome"] == "passthrough":
+            break
     reps = runner.reports()
+    # A clear measure decides on the second run; a close one waits for
+    # MAIN_SAMPLES runs (cold/warmup.py's main_verdict).
     assert [(r["outcome"], r["checkpoint"]) for r in reps] == [
-        ("started", "none"), ("started", "none"), ("passthrough", "none")], reps
-    assert "java starts it as soon as a restore would" in reps[1]["reason"]
-    assert reps[2]["reason"].startswith("plain java: its classes load in ")
+        ("started", "none")] * (len(reps) - 1) + [("passthrough", "none")], reps
+    assert all("too close" in r["reason"] for r in reps[1:-2]), reps
+    assert "java starts it as soon as a restore would" in reps[-2]["reason"]
+    assert reps[-1]["reason"].startswith("plain java: its classes load in ")
     [entry] = runner.entries()
     assert not list((entry / "images").iterdir())
     listed = json.loads(runner.jfast("cache", "list", "--json").stdout)

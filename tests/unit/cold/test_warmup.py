@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
-from jfast.cold.warmup import MAIN_GAIN, ColdRun
+from jfast.cold.warmup import MAIN_GAIN, ColdRun, main_verdict
 from jfast.report import Report
 from jfast.sandbox.stdio import Stdio
+from jfast.store.entry import Entry
 
 
-def cold_run(ready: str = "auto") -> ColdRun:
-    run = ColdRun(SimpleNamespace(ready=ready), Report(), Stdio())
+def cold_run(ready: str = "auto", entry: Entry | None = None) -> ColdRun:
+    run = ColdRun(SimpleNamespace(ready=ready, entry=entry), Report(), Stdio())
     run.ev_r, ev_w = os.pipe()
     cmd_r, run.cmd_w = os.pipe()
     run.test_pipes = (ev_w, cmd_r)
@@ -46,14 +48,36 @@ def test_no_word_from_the_agent_is_no_checkpoint():
     assert "environment variables" in run._unfaithful()    # no word on what it read
 
 
-def test_a_quick_preload_at_main_makes_the_entry_plain():
-    run = cold_run()
+def test_a_quick_preload_at_main_makes_the_entry_plain(tmp_path: Path):
+    (tmp_path / "entries").mkdir()
+    run = cold_run(entry=Entry(str(tmp_path), "k"))
     _, cmd_r = run.test_pipes
     run._spawned = time.monotonic() - 0.100          # 100 ms since the JVM was spawned
     run._on_event("ready main 20")                   # 20 ms of it preloading: < 1.5 x 80
     assert run._plain and run.best < 0
     assert os.read(cmd_r, 10) == b"go\n"              # the agent goes on at once
     assert MAIN_GAIN == 1.5
+    assert (tmp_path / "entries" / "k.samples").read_text() == "0.25\n"
+
+
+def test_a_close_call_at_main_waits_for_more_runs(tmp_path: Path):
+    (tmp_path / "entries").mkdir()
+    entry = Entry(str(tmp_path), "k")
+    verdicts = []
+    for preload_ms in (60, 50, 45):                  # against 40 ms of start: 1.5, 1.25, 1.1
+        run = cold_run(entry=entry)
+        run._spawned = time.monotonic() - (0.040 + preload_ms / 1000)
+        run._on_event(f"ready main {preload_ms}")
+        verdicts.append((run._plain is not None, run._plain_later is not None))
+    # Close to 1.5 each time: no verdict until the third, whose median is 1.25.
+    assert verdicts == [(False, True), (False, True), (True, False)]
+
+
+def test_the_main_verdict():
+    assert main_verdict([3.0]) is True and main_verdict([0.5]) is False     # clear alone
+    assert main_verdict([1.4]) is None and main_verdict([1.4, 1.6]) is None
+    assert main_verdict([0.5, 1.4, 1.6, 1.7]) is True          # the last three's median
+    assert main_verdict([1.4, 1.3, 1.7]) is False
 
 
 def test_an_error_of_jfasts_own_lets_the_program_run_on():

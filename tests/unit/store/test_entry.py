@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jfast.store import entry as entry_format
-from jfast.store.entry import FORMAT, BadEntry, Entry, Meta, Pending
+from jfast.store.entry import FORMAT, PLAIN_DAYS, BadEntry, Entry, Meta, Pending
 
 
 def fields(key: str, **over) -> dict:
@@ -88,7 +88,11 @@ def test_a_plain_entry_needs_no_image_fields():
     raw = {"format": FORMAT, "key": "k", "argv": [], "java": "/j", "criu_version": "4.2",
            "material": {}, "created": 1.0, "plain": "quick"}
     raw["meta_sha256"] = entry_format._digest(raw)
-    assert Meta.parse(json.dumps(raw), "k").plain == "quick"
+    meta = Meta.parse(json.dumps(raw), "k")
+    assert meta.plain == "quick"
+    # One run's measure decided it: measured again after PLAIN_DAYS.
+    assert not meta.plain_expired(now=1.0 + PLAIN_DAYS * 86400 - 1)
+    assert meta.plain_expired(now=1.0 + PLAIN_DAYS * 86400 + 1)
 
 
 def test_publishing_over_an_entry_replaces_it_whole(tmp_path: Path):
