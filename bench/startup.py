@@ -96,13 +96,27 @@ jfast --> User : answer
 """
 
 
+BUILD = """<project name="bench" default="show">
+  <target name="show"><echo message="built by jfast"/></target>
+</project>
+"""
+STYLE = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:output method="text"/>
+  <xsl:template match="/"><xsl:for-each select="//item"><xsl:value-of select="@name"/>=<xsl:value-of
+    select="."/><xsl:text>&#10;</xsl:text></xsl:for-each></xsl:template>
+</xsl:stylesheet>
+"""
+ITEMS = '<items><item name="jfast">fast</item><item name="java">plain</item></items>\n'
+
+
 class Case:
     """A program and how to tell that it is ready."""
 
     def __init__(self, name: str, argv: list[str], ready: str, pattern: str = "",
                  typed: str = "", port: int = 0, cwd: str | None = None,
-                 java: str = "java") -> None:
+                 java: str = "java", point: str | None = None) -> None:
         self.name = name
+        self.point = point        # JFAST_READY for jfast's rows (a call point), else auto
         self.argv = argv          # java's arguments
         self.java = java          # the JDK's java, for plain java and for jfast (JFAST_JAVA)
         self.ready = ready        # line | tty | port | exit | window
@@ -367,8 +381,17 @@ def cases(work: Path) -> list[Case]:
     demo_jar = str(agentfiles.locate("jfast-demo.jar"))
     jetty = "/usr/share/jetty9"
     (work / "diagram.puml").write_text(DIAGRAM)
-    # What Debian's /usr/bin/jython runs.
+    (work / "build.xml").write_text(BUILD)
+    (work / "style.xsl").write_text(STYLE)
+    (work / "items.xml").write_text(ITEMS)
+    # What Debian's /usr/bin/jython, ant and saxon-xslt run.
     jython = ["-jar", "/usr/share/java/jython.jar", "-Dpython.home=/usr/share/jython"]
+    ant = ["-classpath", "/usr/share/ant/lib/ant-launcher.jar", "-Dant.home=/usr/share/ant",
+           "org.apache.tools.ant.launch.Launcher", "-S", "-f", str(work / "build.xml")]
+    saxon = ["-classpath", "/usr/share/java/saxon.jar", "com.icl.saxon.StyleSheet",
+             str(work / "items.xml"), str(work / "style.xsl")]
+    plantuml = ["-Djava.awt.headless=true", "-jar", "/usr/share/plantuml/plantuml.jar",
+                "-tpng", str(work / "diagram.puml")]
     out = [
         Case("hello world", ["-cp", str(classes), "Hello"], "line", r"^hello"),
         Case("jfast demo", ["-cp", demo_jar, "Demo", "world"], "line", r"^hello"),
@@ -379,8 +402,18 @@ def cases(work: Path) -> list[Case]:
                          f"jetty.http.port={(port := free_port())}"], "port", port=port, cwd=jetty),
         Case("HTTP server", ["-cp", str(classes), "BenchServer", str(port := free_port())],
              "port", port=port),
-        Case("PlantUML", ["-Djava.awt.headless=true", "-jar", "/usr/share/plantuml/plantuml.jar",
-                          "-tpng", str(work / "diagram.puml")], "exit"),
+        Case("PlantUML", plantuml, "exit"),
+        # Each tool at the point docs/architecture.md ("Ready points") gives it.
+        Case("jython -c (call)", [*jython, "-c", "print 6*7"], "line", r"^42",
+             point="call:org.python.core.Py.runCode"),
+        Case("PlantUML (call)", plantuml, "exit",
+             point="call:net.sourceforge.plantuml.AbstractPSystem.exportDiagram"),
+        Case("Ant", ant, "line", r"built by jfast"),
+        Case("Ant (call)", ant, "line", r"built by jfast",
+             point="call:org.apache.tools.ant.ProjectHelper.configureProject"),
+        Case("Saxon", saxon, "line", r"^jfast="),
+        Case("Saxon (call)", saxon, "line", r"^jfast=",
+             point="call:com.icl.saxon.StyleSheet.processFile"),
         # What Debian's /usr/bin/jedit runs; `-settings` is set per launcher
         # (jEdit keeps its activity.log open, and a restore needs it as it was).
         Case("jEdit window", ["-jar", "/usr/share/jedit/jedit.jar", "-noserver"], "window"),
@@ -420,6 +453,8 @@ def measure(case: Case, runs: int, work: Path) -> dict:
                  "JFAST_JAVA": shutil.which(case.java) or case.java}
     if case.ready == "window":
         jfast_env["JFAST_DISPLAY"] = "virtual"
+    if case.point:
+        jfast_env["JFAST_READY"] = case.point
 
     def argv(row: str) -> list[str]:
         if case.ready != "window":
@@ -489,10 +524,13 @@ def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
         for k, v in r["timings_ms"].items():
             parts.setdefault(k, []).append(v)
     image = sum(f.stat().st_size for f in (warm_cache / "entries").rglob("*.img"))
-    laps = made[-1]["timings_ms"]
+    # The run that made the checkpoint the restored rows use (the last
+    # report is that of the first restore).
+    makers = [i for i, r in enumerate(made) if r["checkpoint"] == "created"] or [len(made) - 1]
+    laps = made[makers[-1]]["timings_ms"]
     point = made[-1]["ready_point"]
     return {"name": case.name, "times": times, "peaks": peaks, "image": image,
-            "runs_to_checkpoint": len(made),
+            "runs_to_checkpoint": makers[-1] + 1,
             "pause": [laps.get(f"gc_{point}"), laps.get(f"dump_{point}")],
             "ready_point": point or "none: plain java",
             "parts": {k: statistics.median(v) for k, v in parts.items()}}
