@@ -116,6 +116,10 @@ class ColdRun:
         self._publisher: threading.Thread | None = None   # sealing the last dump
         self._plain: str | None = None     # why a restore would gain nothing
         self._plain_later: str | None = None   # why that is not known yet
+        # A criu dump started ahead, waiting for the next point (criu.Dump),
+        # and the scratch folders of those dumps, removed at the end.
+        self._primed: criu.Dump | None = None
+        self._scratch: list[str] = []
         # The agent's word on the JDK internals a restore must update: "ok",
         # or "missing: ..." (then no checkpoint); None until it has spoken.
         self._prepared: str | None = None
@@ -243,6 +247,8 @@ class ColdRun:
         self.report.ran("started")
         self.io.started()
         self.report.lap("start")
+        if not self.plan.entry.published() or self.plan.replace:
+            self._prime()
 
     def _wind_down(self, closing: threading.Thread | None) -> None:
         """After the program's exit: the plain verdict, the last publish, the
@@ -264,6 +270,14 @@ class ColdRun:
             os.close(self.cmd_w)
         if closing is not None:
             closing.join()
+        if self._primed is not None:          # no point came for it
+            dump, self._primed = self._primed, None
+            try:
+                self._unprime(dump, None)
+            except OSError as e:                 # housekeeping: the run is done
+                verbose(f"cannot end the criu started ahead: {e}")
+        for folder in self._scratch:
+            remove_tree(folder)
         for scratch in (self.tee, self.writes_log):
             if scratch is not None:
                 remove_tree(os.path.dirname(scratch))
@@ -374,9 +388,11 @@ class ColdRun:
                 self.report.reason = f"no checkpoint at {point}: {refusal}"
             return
         self.report.ready_point = point
-        pending = None
+        pending = dump = None
         try:
-            pending = Pending(plan.entry)
+            dump = self._primed_dump()
+            # Under the make-lock now: from here the images are a pending entry's.
+            pending = Pending(plan.entry, images=dump.images)
             t0 = time.monotonic()
             self._collect_garbage()
             self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
@@ -396,10 +412,9 @@ class ColdRun:
                 self._tee_seen = len(copy)
             self.output.settle()
             printed = self.output.save(pending.output)
-            externals = sorted({f.resource for f in self.io.program_side if f.external})
             try:
-                criu.dump(plan.criu, self.sandbox.init_pid, PROGRAM_PID, pending.images,
-                          pending.dir, externals)
+                taken, dump = dump, None          # criu has its word: nothing to cancel
+                taken.take()
                 # The log is whole only now: a thread that opened a file between
                 # the look above and the freeze (the JDK writes its font cache
                 # from one) is in it, and nothing is written after it.
@@ -416,7 +431,7 @@ class ColdRun:
             manifest = {**self._manifest(point, read_so_far), "output": printed,
                         "steps": wrote.steps, "writes": _save_writes(rewrites, pending.images)}
         except _NoCheckpoint as e:
-            pending.discard()
+            self._unprime(dump, pending)
             claim.release()
             self.best = 99                       # the JDK will not change in this run
             self.report.checkpoint = "none"
@@ -424,6 +439,7 @@ class ColdRun:
             verbose(self.report.reason)
             return
         except (FastPathUnavailable, OSError) as e:
+            self._unprime(dump, None)
             self._failed(point, pending, claim, e)
             return
         finally:
@@ -437,6 +453,41 @@ class ColdRun:
                                            args=(pending, claim, point, manifest),
                                            name="jfast-publish")
         self._publisher.start()
+        self._prime()                            # for a stronger point later in the run
+
+    def _prime(self) -> None:
+        """Start the next checkpoint's criu now (criu.Dump), in a scratch
+        folder of the cache: its start-up then overlaps the program's run
+        instead of lengthening its pause."""
+        if self._primed is not None or self.best >= max(RANK.values()):
+            return
+        folder = None
+        try:
+            folder = cache.scratch(self.plan.entry.root, "dump.")
+            externals = sorted({f.resource for f in self.io.program_side if f.external})
+            self._primed = criu.Dump(self.plan.criu, self.sandbox.init_pid, PROGRAM_PID,
+                                     folder, externals)
+        except OSError as e:
+            verbose(f"cannot start criu ahead of the checkpoint: {e}")
+        if folder is not None:
+            self._scratch.append(folder)
+
+    def _primed_dump(self) -> criu.Dump:
+        """The criu dump started ahead for this checkpoint (or now, if none
+        could be)."""
+        self._prime()
+        dump, self._primed = self._primed, None
+        if dump is None:
+            raise OSError("criu could not be started")
+        return dump
+
+    def _unprime(self, dump: criu.Dump | None, pending: Pending | None) -> None:
+        """A dump started ahead that will not be taken ends; its pending
+        entry goes."""
+        if dump is not None:
+            dump.cancel()
+        if pending is not None:
+            pending.discard()
 
     def _publish_behind(self, pending: Pending, claim: locks.Lock, point: str,
                         manifest: dict) -> None:

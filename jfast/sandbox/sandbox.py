@@ -351,19 +351,53 @@ def _exec(spawn: Spawn, new_session: bool, failed: int) -> None:
             os._exit(127)
 
 
-def run_inside(init_pid: int, argv: list[str], timeout: float,
-               umask: int = 0o022) -> tuple[int, str]:
-    """Run a helper (criu dump) inside the sandbox's namespaces, with the
-    capabilities they grant when rootless; returns (exit code, stderr)."""
-    import select
-    import time
+class Helper:
+    """A helper (criu dump) started inside a sandbox's namespaces."""
 
+    def __init__(self, pid: int, err_r: int) -> None:
+        self.pid = pid
+        self._err_r = err_r
+        self._status: int | None = None     # its wait status, once reaped
+
+    def wait(self, timeout: float) -> tuple[int, str]:
+        """(exit code, stderr) once it ends; killed after `timeout` seconds."""
+        import select
+        import time
+
+        chunks, end = [], time.monotonic() + timeout
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self._err_r], [], [], end - time.monotonic())
+            chunk = os.read(self._err_r, 65536) if ready else b""
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(self._err_r)
+        if self.running():              # timed out: the helper dies with its child
+            os.kill(self.pid, signal.SIGKILL)
+            self._status = os.waitpid(self.pid, 0)[1]
+        return exit_code(self._status or 0), b"".join(chunks).decode(errors="replace")
+
+    def running(self) -> bool:
+        if self._status is None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self._status = status
+        return self._status is None
+
+
+def start_inside(init_pid: int, argv: list[str], umask: int = 0o022,
+                 env: dict[str, str] | None = None) -> Helper:
+    """Start a helper inside the sandbox's namespaces, with the capabilities
+    they grant when rootless (and `env` added to its environment)."""
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 127
         try:
-            os.close(err_r)
+            # Nothing of jfast's stays open here: the helper may wait for the
+            # whole run, and a copy of jfast's connection to the private X
+            # server would be a client outside the sandbox.
+            _close_fds_except({err_w})
             userns.enter(init_pid)
             inner = os.fork()           # the pid namespace applies to children
             if inner == 0:
@@ -375,7 +409,10 @@ def run_inside(init_pid: int, argv: list[str], timeout: float,
                 if userns.rootless():
                     userns.keep_caps_across_exec()
                 os.umask(umask)
-                os.execv(argv[0], argv)
+                os.execve(argv[0], argv, {**os.environ, **(env or {})})
+            # This waiter goes with jfast; the helper, in the sandbox's PID
+            # namespace, ends with the sandbox's init, which goes with jfast too.
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _, status = os.waitpid(inner, 0)
             code = exit_code(status)
         except BaseException as e:  # noqa: BLE001 - a forked child must not unwind
@@ -383,19 +420,13 @@ def run_inside(init_pid: int, argv: list[str], timeout: float,
         finally:
             os._exit(code)
     os.close(err_w)
-    chunks, end = [], time.monotonic() + timeout
-    while time.monotonic() < end:
-        ready, _, _ = select.select([err_r], [], [], end - time.monotonic())
-        chunk = os.read(err_r, 65536) if ready else b""
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(err_r)
-    done, status = os.waitpid(pid, os.WNOHANG)
-    if not done:                        # timed out: the helper dies with its child
-        os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    return exit_code(status), b"".join(chunks).decode(errors="replace")
+    return Helper(pid, err_r)
+
+
+def run_inside(init_pid: int, argv: list[str], timeout: float,
+               umask: int = 0o022) -> tuple[int, str]:
+    """Run a helper inside the sandbox's namespaces; (exit code, stderr)."""
+    return start_inside(init_pid, argv, umask).wait(timeout)
 
 
 def _close_quietly(fds: object) -> None:

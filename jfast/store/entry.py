@@ -430,12 +430,17 @@ class Entry:
 class Pending:
     """A checkpoint being written; `publish` renames it into place."""
 
-    def __init__(self, entry: Entry) -> None:
+    def __init__(self, entry: Entry, images: str | None = None) -> None:
+        """`images`: a folder of the same cache that criu is writing (a dump
+        started ahead, cold/warmup.py), moved in as the images."""
         self.entry = entry
         self.dir = os.path.join(entry.root, "entries", fresh_name(f"{entry.key}.", ".pending"))
         os.mkdir(self.dir, mode=0o700)
         self.images = os.path.join(self.dir, "images")
-        os.mkdir(self.images, mode=0o700)
+        if images is None:
+            os.mkdir(self.images, mode=0o700)
+        else:
+            os.rename(images, self.images)     # criu writes on through its folder's fd
         self.output = os.path.join(self.images, OUTPUT)
 
     def publish(self, fields: dict) -> None:

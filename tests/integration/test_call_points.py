@@ -138,6 +138,9 @@ def test_a_method_never_called_makes_no_checkpoint(runner: Runner, tool: str, tm
     for _ in range(2):
         report = side_by_side(runner, ["-cp", tool, "Tool"], folders, env)
         assert (report["outcome"], report["checkpoint"]) == ("started", "none")
+    # The dump started ahead (criu/criu.py's Dump) ended with the run.
+    assert not list((runner.cache / "entries").glob("*.pending"))
+    assert not list((runner.cache / "work").iterdir())
 
 
 # Debian's tools, each at its point (docs/architecture.md, "Ready points").

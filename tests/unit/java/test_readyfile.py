@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jfast.java import readyfile
 from jfast.errors import FastPathUnavailable
-from jfast.java import cmdline
+from jfast.java import cmdline, readyfile
 from jfast.settings import Settings
 
 
