@@ -43,8 +43,34 @@ def main(argv: list[str] | None = None) -> int:
     if invoked_as != "java" and argv == ["--jfast-help"]:
         print(usage())
         return 0
+    java = _java_at_once(argv)
+    if java is not None:
+        os.execv(java, [java, *argv])
     from jfast.launcher import main as launch
     return launch(argv)
+
+
+def _java_at_once(argv: list[str]) -> str | None:
+    """The real java, when this run is java's with nothing to find out:
+    JFAST_DISABLE, or a command line remembered as plain (store/
+    plainmemo.py); None (the launcher's long way) when anything is in
+    doubt, or a report or explanations are asked for."""
+    from jfast.errors import JfastError
+    from jfast.java.jdk import find_java
+    from jfast.settings import Settings
+    from jfast.store import cache, plainmemo
+
+    env = dict(os.environ)
+    settings = Settings(env)
+    if settings.report or settings.verbose:
+        return None
+    try:
+        java = find_java(env, settings)
+    except JfastError:
+        return None
+    if settings.disabled or plainmemo.plain(cache.cache_dir(settings), argv, env, sys.argv[0]):
+        return java
+    return None
 
 
 def run() -> None:

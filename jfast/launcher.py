@@ -11,6 +11,7 @@ failure is never answered by starting it again.
 from __future__ import annotations
 
 import os
+import sys
 
 from jfast.criu import criu
 from jfast.display import display
@@ -22,7 +23,7 @@ from jfast.log import flush, verbose, warn
 from jfast.report import Report
 from jfast.sandbox import stdio, userns
 from jfast.settings import Settings
-from jfast.store import cache, key, notice, runs
+from jfast.store import cache, key, notice, plainmemo, runs
 from jfast.store.digests import FileDigests
 from jfast.store.entry import PLAIN_DAYS, Entry, Meta
 
@@ -196,9 +197,12 @@ def _look_up(run: Run) -> tuple[Meta | None, FastPathUnavailable | None, bool]:
 
 
 def _plain(run: Run, meta: Meta) -> int:
-    """A restore would start this program no sooner than java (cold/warmup.py)."""
+    """A restore would start this program no sooner than java (cold/warmup.py);
+    the next run of this command line sees it at once (store/plainmemo.py)."""
     run.entry.touch()
     run.entry.release()
+    plainmemo.remember(run.root, run.cmd.argv, run.env, sys.argv[0], run.entry.key,
+                       meta.created + PLAIN_DAYS * 86400)
     run.io.abandon()
     run.report.lap("lookup")
     return _exec_java(run.java, run.cmd.argv, run.env, run.report, "passthrough",

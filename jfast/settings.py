@@ -32,6 +32,19 @@ class Settings:
         self.screen = env.get("JFAST_SCREEN") or None          # the virtual display's screen
         self.xvfb = env.get("JFAST_XVFB") or None              # the Xvfb binary
         self.xvfb_args = env.get("JFAST_XVFB_ARGS", "")        # more Xvfb arguments
+        self.ready_points = _ready_points(env)       # the user's file (java/readyfile.py)
+
+
+def _ready_points(env: dict[str, str]) -> str | None:
+    """$XDG_CONFIG_HOME/jfast/ready-points, else ~/.config/jfast/ready-points
+    (None: no home to look in)."""
+    config = env.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(config):
+        home = env.get("HOME", "")
+        if not os.path.isabs(home):
+            return None
+        config = os.path.join(home, ".config")
+    return os.path.join(config, "jfast", "ready-points")
 
 
 def current() -> Settings:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jfast.errors import BadSetting, FastPathUnavailable, JfastError, UsageError
 from jfast.settings import current
-from jfast.store import cache, integrity, inventory, prune, trust
+from jfast.store import cache, integrity, inventory, plainmemo, prune, trust
 from jfast.store.digests import FileDigests
 from jfast.store.inventory import Item
 from jfast.units import format_size, iso, parse_age, parse_size, when
@@ -329,10 +329,11 @@ def cmd_clear(root: Path, args: argparse.Namespace) -> int:
     removals = [prune.Removal(i, "clear") for i in _scan(root)]
     code = _act(root, removals, args)
     if not args.dry_run and code == EXIT_OK and root.exists():
-        try:
-            (root / "memo.json").unlink()
-        except FileNotFoundError:
-            pass
+        for memo in ("memo.json", plainmemo.MEMO):
+            try:
+                (root / memo).unlink()
+            except FileNotFoundError:
+                pass
     return code
 
 

@@ -10,7 +10,8 @@ a line:
 `Main-Class` of `java -jar JAR`) or the jar's file name (`plantuml.jar`);
 <ready point> is any value of JFAST_READY, most usefully call:CLASS.METHOD.
 JFAST_READY, when set, wins over the file. The file is
-$XDG_CONFIG_HOME/jfast/ready-points, else ~/.config/jfast/ready-points.
+$XDG_CONFIG_HOME/jfast/ready-points, else ~/.config/jfast/ready-points
+(settings.py says where).
 """
 
 from __future__ import annotations
@@ -23,20 +24,6 @@ from jfast.java.cmdline import JavaCommand
 from jfast.java.protocol import checked
 from jfast.log import warn
 from jfast.settings import Settings
-
-NAME = "ready-points"
-
-
-def location(env: dict[str, str]) -> str | None:
-    """Where the file is for the user of `env` (None: no home to look in)."""
-    config = env.get("XDG_CONFIG_HOME", "")
-    if not os.path.isabs(config):
-        home = env.get("HOME", "")
-        if not os.path.isabs(home):
-            return None
-        config = os.path.join(home, ".config")
-    return os.path.join(config, "jfast", NAME)
-
 
 def names(cmd: JavaCommand, cwd: str) -> list[str]:
     """The names a line of the file may give the program `cmd` launches."""
@@ -88,7 +75,7 @@ def _ready_point(settings: Settings, cmd: JavaCommand, cwd: str,
                  env: dict[str, str]) -> tuple[str, bool]:
     if settings.ready:
         return checked(settings.ready, "JFAST_READY"), False
-    path = location(env)
+    path = settings.ready_points
     listed = entries(path) if path else {}
     for name in names(cmd, cwd) if listed else []:    # a jar's manifest only if needed
         if name in listed:

@@ -10,6 +10,7 @@ Layout under the cache directory (0700):
     work/                     per-run scratch (CRIU logs)
     memo.json                 file digests by file identity (store/digests.py)
     display-memo.json         whether a jar's main class opens windows (display/display.py)
+    plain-memo                command lines java runs as they are (store/plainmemo.py)
     criu-version              the version of the criu binary last seen (criu/criu.py)
     run/                      the runs going on now (store/runs.py)
     maintenance.lock          one `jfast cache prune` or `clear` at a time (commands/cache.py)

@@ -18,7 +18,6 @@ values by the cold run (cold/warmup.py) and comes back as `Meta`'s fields.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -82,7 +81,7 @@ class Meta:
         """The manifest in `text` of the entry named `key`; BadEntry says
         what is wrong with it."""
         try:
-            raw = json.loads(text)
+            raw = _json().loads(text)
         except ValueError as e:
             raise BadEntry(f"{META} is not JSON ({e})") from None
         if not isinstance(raw, dict):
@@ -478,10 +477,17 @@ def _append(path: str, data: bytes) -> None:
 
 def _write(path: str, meta: dict) -> None:
     meta[SELF_DIGEST] = _digest(meta)
-    atomic_write(path, json.dumps(meta, indent=1, sort_keys=True))
+    atomic_write(path, _json().dumps(meta, indent=1, sort_keys=True))
 
 
 def _digest(meta: dict) -> str:
     """sha256 of the manifest's fields but this one, in a canonical form."""
     fields = {k: v for k, v in meta.items() if k != SELF_DIGEST}
-    return sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    return sha256(_json().dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _json():
+    """json, loaded when first needed: 7 ms of imports (re, enum) that a
+    plain run's quick look at the cache (store/plainmemo.py) does without."""
+    import json
+    return json

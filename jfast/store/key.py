@@ -20,16 +20,7 @@ from jfast.linux.fs import identity
 from jfast.linux.procfs import cpu_flags
 from jfast.linux.sha256 import sha256
 from jfast.store.digests import FileDigests
-
-# Environment variables that shape the JVM as it starts (options, class
-# path, locale and encodings, time zone, native library path, the dynamic
-# linker) or that programs commonly read before their ready point (HOME,
-# USER); a different value is a different key. A restored program sees the
-# caller's values of all other variables (README: "A restored run").
-KEY_ENV = ("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH",
-           "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "HOME", "USER",
-           "LD_LIBRARY_PATH", "LD_PRELOAD", "GLIBC_TUNABLES", "JFAST_READY")
-
+from jfast.store.keyenv import KEY_ENV
 
 class Parts:
     """What the launcher found out about this run, from which the key is made."""

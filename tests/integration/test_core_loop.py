@@ -333,6 +333,13 @@ def test_a_small_program_gets_plain_java(runner: Runner, app_dir: Path):
     assert not list((entry / "images").iterdir())
     listed = json.loads(runner.jfast("cache", "list", "--json").stdout)
     assert [e["state"] for e in listed["entries"]] == ["plain"]
+    # Later runs of this command line go to java before jfast loads the rest
+    # of itself (store/plainmemo.py): no report then, but a use of the entry.
+    hits = (entry / "used").stat().st_size
+    want = runner.java(*args)
+    got = runner.run([*JFAST, *args], env={"JFAST_REPORT": ""})
+    assert (got.stdout, got.stderr, got.returncode) == (want.stdout, want.stderr, want.returncode)
+    assert len(runner.reports()) == len(reps) and (entry / "used").stat().st_size == hits + 1
 
 
 def test_a_class_folder_is_keyed_by_its_classes(runner: Runner, app_dir: Path, tmp_path: Path):

@@ -47,7 +47,7 @@ def test_jfast_ready_wins_over_the_file(tmp_path: Path):
 def test_no_file_or_no_home_is_auto(tmp_path: Path):
     assert point({"HOME": str(tmp_path)}, ["Main"], tmp_path) == ("auto", False)
     assert point({}, ["Main"], tmp_path) == ("auto", False)
-    assert readyfile.location({"XDG_CONFIG_HOME": "/cfg", "HOME": "/h"}) == \
+    assert Settings({"XDG_CONFIG_HOME": "/cfg", "HOME": "/h"}).ready_points == \
         "/cfg/jfast/ready-points"
 
 
