@@ -490,8 +490,9 @@ def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
     # The checkpoint the restored rows use, made the way runs make it: one
     # at main needs the class list of an earlier run (warmup.py), and a
     # program that finds the files its last run made (jEdit's log and its
-    # five backups) runs afresh until they are all there (sandbox/writes.py).
-    for _ in range(8):
+    # five backups, and the JDK's font cache in a fresh home) runs afresh
+    # until they are all there (sandbox/writes.py).
+    for _ in range(12):
         launch(restored, case, jfast_env, settle=True)
         time.sleep(0.5)
         made = [json.loads(ln) for ln in report.read_text().splitlines()]

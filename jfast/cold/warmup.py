@@ -391,8 +391,6 @@ class ColdRun:
         pending = dump = None
         try:
             dump = self._primed_dump()
-            # Under the make-lock now: from here the images are a pending entry's.
-            pending = Pending(plan.entry, images=dump.images)
             t0 = time.monotonic()
             self._collect_garbage()
             self.report.timings_ms[f"gc_{point}"] = round((time.monotonic() - t0) * 1000, 2)
@@ -400,6 +398,10 @@ class ColdRun:
             if unfaithful:
                 raise _NoCheckpoint(unfaithful)
             t0 = time.monotonic()
+            # Under the make-lock, once criu has its images folder open: from
+            # here the images are a pending entry's.
+            dump.at_gate()
+            pending = Pending(plan.entry, images=dump.images)
             # A first look, while the program runs: what it wrote is no input,
             # and a write no restore could repeat spares the dump.
             wrote = self._writes()

@@ -111,6 +111,7 @@ class Dump:
         os.mkdir(self.images, 0o700)
         self.gate = os.path.join(work, "gate")
         os.mkfifo(self.gate, 0o600)
+        self._gate_fd: int | None = None         # the gate, open to write, once at_gate
         argv = [criu, "dump", "-t", str(pid), "-D", self.images, "-W", work,
                 "-o", "dump.log", "--leave-stopped", "--action-script", GATE_HOOK,
                 *COMMON, *_mode()]
@@ -121,6 +122,15 @@ class Dump:
         # Images hold the program's secrets: 0600, not CRIU's 0644.
         self._helper = start_inside(init_pid, argv, umask=0o077,
                                     env={"JFAST_DUMP_GATE": self.gate})
+
+    def at_gate(self) -> None:
+        """Wait until criu waits at the gate (it has probed the kernel and
+        opened its images folder, which may move from then on);
+        FastPathUnavailable when it ended instead."""
+        if self._gate_fd is None:
+            self._gate_fd = self._reader()
+        if self._gate_fd is None:
+            self.take()                          # says why
 
     def take(self, timeout: float = 300) -> None:
         """Let criu dump the program now (it leaves the tree stopped: the
@@ -138,18 +148,25 @@ class Dump:
         self._say(b"no\n")
         self._helper.wait(10)
 
-    def _say(self, word: bytes) -> None:
-        """Write `word` to the gate once criu's script has it open to read
-        (criu may still be probing the kernel); nothing if criu has ended."""
+    def _reader(self) -> int | None:
+        """The gate opened to write, once criu's script has it open to read
+        (criu may still be probing the kernel); None if criu has ended."""
         import time
         while True:
             try:
-                fd = os.open(self.gate, os.O_WRONLY | os.O_NONBLOCK)
-                break
+                return os.open(self.gate, os.O_WRONLY | os.O_NONBLOCK)
             except OSError:            # ENXIO: no reader yet
                 if not self._helper.running():
-                    return
+                    return None
                 time.sleep(0.001)
+
+    def _say(self, word: bytes) -> None:
+        """Write `word` to the gate (nothing if criu has ended)."""
+        fd, self._gate_fd = self._gate_fd, None
+        if fd is None:
+            fd = self._reader()
+        if fd is None:
+            return
         try:
             os.write(fd, word)
         finally:
