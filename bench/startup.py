@@ -219,14 +219,21 @@ def window_shown(proc: subprocess.Popen, env: dict[str, str], watch) -> bool:
         return False
 
 
-def window_checkpoint_made(env: dict[str, str]) -> bool:
+def window_settled(proc: subprocess.Popen, env: dict[str, str], since: float) -> bool:
+    """Whether a warming run is done with its window: it made a window
+    checkpoint (published after `since`, a wall time), or it is a restored
+    run and its window is up. (Any window checkpoint would do only until the
+    first: the later runs that make new ones, jEdit's, were stopped first.)"""
     for meta in Path(env["JFAST_CACHE_DIR"], "entries").glob("*/meta.json"):
         try:
-            if json.loads(meta.read_text()).get("ready_point") == "window":
-                return True
+            made = json.loads(meta.read_text())
         except (OSError, ValueError):
-            pass
-    return False
+            continue
+        if made.get("ready_point") == "window" and made.get("created", 0) > since:
+            return True
+    record = next((r for r in runs.live(Path(env["JFAST_CACHE_DIR"]))
+                   if r["pid"] == proc.pid), None)
+    return bool(record and record.get("run") == "restored" and window_shown(proc, env, None))
 
 
 def launch(cmd: list[str], case: Case, env: dict[str, str], settle: bool = False
@@ -276,12 +283,13 @@ def row_name(cmd: list[str], env: dict[str, str]) -> str:
 
 def _ready(proc, cmd, case, env, settle, t0, master, mem) -> tuple[float, int]:
     """Wait for the run to be ready; (seconds, peak memory)."""
-    watch = None
+    watch, wall = None, time.time() - (time.monotonic() - t0)
     try:
         if case.ready == "window":
             if "DISPLAY" in env:
                 watch = xwatch.WindowWatch(f"/tmp/.X11-unix/X{env['DISPLAY'].lstrip(':')}")
-            while not (window_checkpoint_made(env) if settle else window_shown(proc, env, watch)):
+            while not (window_settled(proc, env, wall) if settle
+                       else window_shown(proc, env, watch)):
                 if proc.poll() is not None or time.monotonic() - t0 > 180:
                     raise RuntimeError(f"{case.name}: exited ({proc.returncode}) or no window")
                 time.sleep(0.002)

@@ -423,12 +423,6 @@ def start_inside(init_pid: int, argv: list[str], umask: int = 0o022,
     return Helper(pid, err_r)
 
 
-def run_inside(init_pid: int, argv: list[str], timeout: float,
-               umask: int = 0o022) -> tuple[int, str]:
-    """Run a helper inside the sandbox's namespaces; (exit code, stderr)."""
-    return start_inside(init_pid, argv, umask).wait(timeout)
-
-
 def _close_quietly(fds: object) -> None:
     for fd in set(fds):  # type: ignore[call-overload]
         try:
