@@ -25,6 +25,7 @@ from jfast.java.protocol import checked
 from jfast.log import warn
 from jfast.settings import Settings
 
+
 def names(cmd: JavaCommand, cwd: str) -> list[str]:
     """The names a line of the file may give the program `cmd` launches."""
     if cmd.mode == "jar":

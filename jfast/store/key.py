@@ -22,6 +22,7 @@ from jfast.linux.sha256 import sha256
 from jfast.store.digests import FileDigests
 from jfast.store.keyenv import KEY_ENV
 
+
 class Parts:
     """What the launcher found out about this run, from which the key is made."""
 
