@@ -423,7 +423,7 @@ class ColdRun:
                 self.sandbox.wait_stopped()
                 held = images.regular_files(pending.images)
                 wrote = self._writes({f.path for f in held if f.writable})
-                rewrites = writes.settle(wrote, held)
+                rewrites = writes.settle(wrote, held, self.writes_log)
             except writes.Unrepeatable as e:
                 raise _NoCheckpoint(str(e)) from None
             finally:

@@ -312,16 +312,20 @@ def _opens(log: list[Opened | Gone | Read | UnderWay], prefixes: tuple[str, ...]
     return opens
 
 
-def settle(before: Collected, held: list) -> list[FileWrite]:
+def settle(before: Collected, held: list, log: str | None = None) -> list[FileWrite]:
     """After the dump: fit the writes to what CRIU recorded. `held` is the
     image's regular files (criu.images.RegularFile); one held open for
     writing gets reopened by jfast, with the bytes up to the size CRIU saw.
     Unrepeatable when the program holds a file open in a way a restore
-    could not give back."""
+    could not give back: also the native library's own `log`, which a
+    thread holds for the few microseconds of writing a line to it."""
     paths = [f.path for f in held]
     for f in held:
         if not f.writable or f.external or f.path.startswith(PSEUDO):
             continue
+        if f.path == log:
+            raise Unrepeatable("a thread was writing to jfast's log of the program's files "
+                               "as the checkpoint was taken; the next run tries again")
         w = before.writes.get(f.path)
         if w is None:
             if f.path in before.untouched:

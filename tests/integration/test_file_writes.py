@@ -313,15 +313,24 @@ def test_files_written_while_the_checkpoint_is_taken(runner: Runner, classpath: 
     """What a thread writes between jfast's look at the log and CRIU's
     freeze is in the checkpoint too: each restored run leaves every file."""
     folder = tmp_path / "busy"
-    outcomes = []
-    for _ in range(3):
+    restored = 0
+    for _ in range(6):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         fast = runner.run([*JFAST, "-cp", classpath, "Busy"], cwd=folder)
         assert (fast.stdout, fast.returncode) == ("done\n", 0), runner.last()
         assert files(folder) == {f"busy-{i}": f"file {i}\n" for i in range(300)}, runner.last()
-        outcomes.append(runner.last()["outcome"])
-    assert outcomes == ["started", "restored", "restored"], runner.reports()
+        report = runner.last()
+        restored += report["outcome"] == "restored"
+        if restored == 2:
+            break
+        # A run is fresh only to make the checkpoint, or when criu froze the
+        # writer inside the native library's write of a line to its log (it
+        # holds the log then, for microseconds: about 1 in 15 runs of this
+        # test, which does nothing but make files).
+        assert report["outcome"] == "restored" or report["checkpoint"] == "created" \
+            or "tries again" in report["reason"], report
+    assert restored == 2, runner.reports()
 
 
 def test_a_log_held_open_and_its_lock_file(runner: Runner, classpath: str, tmp_path: Path):

@@ -150,6 +150,9 @@ def test_held_files_a_restore_could_not_hand_back(tmp_path: Path):
         writes.settle(got, [held(f, os.O_WRONLY, 5, 5), held(f, os.O_RDONLY, 0, 5)])
     with pytest.raises(writes.Unrepeatable, match="could not see"):
         writes.settle(got, [held(tmp_path / "other", os.O_WRONLY, 0, 0)])
+    own_log = tmp_path / "work" / "log"              # caught inside the library's write
+    with pytest.raises(writes.Unrepeatable, match="the next run tries again"):
+        writes.settle(got, [held(own_log, os.O_WRONLY | os.O_APPEND, 9, None)], str(own_log))
     [w] = writes.settle(got, [held(f, os.O_WRONLY, 5, 5), held(Path("/dev/null"), os.O_RDWR,
                                                                 0, None)])
     assert w.reopen == os.O_WRONLY
