@@ -35,8 +35,9 @@
  *
  *     r <size> <mtime, ns> <ctime, ns> <ino> <dev> <path>\n
  *
- * A read under way at the checkpoint has read nothing yet; a restore reads. A checkpoint
- * (criu freezes every thread wherever it is) thus finds every call the
+ * A read under way at the checkpoint has read nothing yet; a restore
+ * reads. A checkpoint (criu freezes every thread wherever it is) thus finds
+ * every call the
  * program made before it, done or under way; jfast settles one under way
  * from what the frozen program holds and what is on disk. It then knows,
  * for each file the program wrote before its ready point, whether a
@@ -186,19 +187,23 @@ static void note_read(int fd, int flags)
              (unsigned long long)st.st_ino, (unsigned long long)st.st_dev, path);
 }
 
-/* Before an open for writing: whether the file is there (asked only of an
- * open that may create it), with the line that says what is under way. */
-static int intend_open(int dirfd, const char *path, int flags)
+/* Before an open: -1 when it is no open for writing (or there is no log);
+ * else whether the file is there (asked only of an open that may create
+ * it), with the line that says what is under way. */
+static int before_open(int dirfd, const char *path, int flags)
 {
     char a[PATH_MAX];
-    int existed = (flags & O_CREAT) ? exists_at(dirfd, path) : 1;
+    int existed;
+    if (!writing(flags))
+        return -1;
+    existed = (flags & O_CREAT) ? exists_at(dirfd, path) : 1;
     log_line("? %o %d %s\n", flags, existed, named(dirfd, path, a));
     return existed;
 }
 
 /* After an open for writing: fd's line, or `x` (it failed, or is no
  * regular file). */
-static void note(int fd, int flags, int existed)
+static void note_write(int fd, int flags, int existed)
 {
     char path[PATH_MAX];
     struct stat st;
@@ -209,6 +214,15 @@ static void note(int fd, int flags, int existed)
     log_line("%o %lld %lld %llu %llu %d %s\n", flags, (long long)st.st_size,
              (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
              (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, existed, path);
+}
+
+/* After an open: its line, as before_open said (`existed`, -1: a read). */
+static void after_open(int fd, int flags, int existed)
+{
+    if (existed < 0)
+        note_read(fd, flags);
+    else
+        note_write(fd, flags, existed);
 }
 
 typedef int (*open_fn)(const char *, int, ...);
@@ -227,35 +241,27 @@ static mode_t mode_arg(int flags, va_list ap)
 
 static int open_at(openat_fn real, int dirfd, const char *path, int flags, mode_t mode)
 {
-    int watched = writing(flags), existed = 1, fd;
+    int existed, fd;
     if (real == NULL) {
         errno = ENOSYS;
         return -1;
     }
-    if (watched)
-        existed = intend_open(dirfd, path, flags);
+    existed = before_open(dirfd, path, flags);
     fd = real(dirfd, path, flags, mode);
-    if (watched)
-        note(fd, flags, existed);
-    else
-        note_read(fd, flags);
+    after_open(fd, flags, existed);
     return fd;
 }
 
 static int open_path(open_fn real, const char *path, int flags, mode_t mode)
 {
-    int watched = writing(flags), existed = 1, fd;
+    int existed, fd;
     if (real == NULL) {
         errno = ENOSYS;
         return -1;
     }
-    if (watched)
-        existed = intend_open(AT_FDCWD, path, flags);
+    existed = before_open(AT_FDCWD, path, flags);
     fd = real(path, flags, mode);
-    if (watched)
-        note(fd, flags, existed);
-    else
-        note_read(fd, flags);
+    after_open(fd, flags, existed);
     return fd;
 }
 
@@ -332,20 +338,15 @@ typedef FILE *(*fopen_fn)(const char *, const char *);
 
 static FILE *fopen_with(fopen_fn real, const char *path, const char *mode)
 {
-    int flags = fopen_flags(mode);
-    int watched = writing(flags), existed = 1;
+    int flags = fopen_flags(mode), existed;
     FILE *f;
     if (real == NULL) {
         errno = ENOSYS;
         return NULL;
     }
-    if (watched)
-        existed = intend_open(AT_FDCWD, path, flags);
+    existed = before_open(AT_FDCWD, path, flags);
     f = real(path, mode);
-    if (watched)
-        note(f != NULL ? fileno(f) : -1, flags, existed);
-    else if (f != NULL)
-        note_read(fileno(f), flags);
+    after_open(f != NULL ? fileno(f) : -1, flags, existed);
     return f;
 }
 
