@@ -62,15 +62,14 @@ def _java_at_once(argv: list[str]) -> str | None:
 
     env = dict(os.environ)
     settings = Settings(env)
-    if settings.report or settings.verbose:
+    if settings.report or settings.verbose or not (
+            settings.disabled or plainmemo.plain(cache.cache_dir(settings), argv, env,
+                                                 sys.argv[0])):
         return None
     try:
-        java = find_java(env, settings)
+        return find_java(env, settings)
     except JfastError:
-        return None
-    if settings.disabled or plainmemo.plain(cache.cache_dir(settings), argv, env, sys.argv[0]):
-        return java
-    return None
+        return None                     # the launcher says why
 
 
 def run() -> None:

@@ -126,7 +126,7 @@ def _fast(run: Run) -> int:
 def _prepare(run: Run) -> None:
     """Everything the key and a restore or cold run need: the ready mode,
     criu, the cache, the agent, the display, and the entry the key names."""
-    run.ready, chosen_by_file = readyfile.ready_point(run.settings, run.cmd, run.cwd, run.env)
+    run.ready, chosen_by_file = readyfile.ready_point(run.settings, run.cmd, run.cwd)
     if run.ready == "none":
         raise FastPathUnavailable("JFAST_READY=none")
     run.criu = criu.find()

@@ -60,20 +60,18 @@ def entries(path: str) -> dict[str, tuple[str, int]]:
     return found
 
 
-def ready_point(settings: Settings, cmd: JavaCommand, cwd: str,
-                env: dict[str, str]) -> tuple[str, bool]:
+def ready_point(settings: Settings, cmd: JavaCommand, cwd: str) -> tuple[str, bool]:
     """This run's ready mode, checked, and whether the file chose it:
     JFAST_READY when set, else the file's line for the program, else auto.
     A mistake in either is said on stderr, and java runs the program."""
     try:
-        return _ready_point(settings, cmd, cwd, env)
+        return _ready_point(settings, cmd, cwd)
     except FastPathUnavailable as e:
         warn(str(e))
         raise
 
 
-def _ready_point(settings: Settings, cmd: JavaCommand, cwd: str,
-                 env: dict[str, str]) -> tuple[str, bool]:
+def _ready_point(settings: Settings, cmd: JavaCommand, cwd: str) -> tuple[str, bool]:
     if settings.ready:
         return checked(settings.ready, "JFAST_READY"), False
     path = settings.ready_points

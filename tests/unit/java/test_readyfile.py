@@ -20,8 +20,7 @@ def write_file(home: Path, text: str) -> dict[str, str]:
 
 
 def point(env: dict[str, str], argv: list[str], cwd: Path) -> tuple[str, bool]:
-    return readyfile.ready_point(Settings(env), cmdline.parse(argv, env, str(cwd)),
-                                 str(cwd), env)
+    return readyfile.ready_point(Settings(env), cmdline.parse(argv, env, str(cwd)), str(cwd))
 
 
 def test_a_program_listed_by_main_class_or_jar_name_gets_its_point(tmp_path: Path):
