@@ -40,8 +40,10 @@ CRIU_SUITES=(trixie sid)
 APT_PACKAGES=(openjdk-17-jdk-headless openjdk-17-jre gcc libc6-dev xvfb xauth x11-utils tmux
               jython jedit python3-venv python3-pip util-linux procps
               libsaxon-java libbatik-java ant plantuml systemd)
-# Only the benchmark's: Debian's Jetty 9.
-BENCH_PACKAGES=(jetty9)
+# The tests' and the benchmark's servers (tests/integration/test_servers.py):
+# Debian's Jetty 9, and Tomcat 10 with its examples webapp (its -common
+# package alone: the tomcat10 one adds a system service).
+SERVER_PACKAGES=(jetty9 tomcat10-common tomcat10-examples)
 # Measured on this Debian 12: without libprotobuf-dev the build fails on
 # google/protobuf/descriptor.proto.
 CRIU_BUILD_DEPS=(build-essential libprotobuf-dev libprotobuf-c-dev
@@ -366,9 +368,9 @@ main() {
     : >"$LOG"
 
     local t0=$SECONDS
-    if [[ $mode == bench ]]; then
-        apt_install_missing "${APT_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
-        # The benchmark starts Jetty itself: a system service would only add noise.
+    if [[ $mode == test || $mode == bench ]]; then
+        apt_install_missing "${APT_PACKAGES[@]}" "${SERVER_PACKAGES[@]}"
+        # Tests and benchmark start Jetty themselves: a system service would only add noise.
         if command -v systemctl >/dev/null && systemctl is-enabled jetty9 >/dev/null 2>&1; then
             systemctl disable --now jetty9 >>"$LOG" 2>&1 || true
         fi

@@ -40,6 +40,8 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 JFAST = [sys.executable, str(REPO / "bin" / "jfast")]
 sys.path.insert(0, str(REPO))
+import servers  # noqa: E402 - bench/servers.py, beside this file
+
 from jfast.display import (
     xvfb,
     xwatch,  # noqa: E402
@@ -114,7 +116,7 @@ class Case:
 
     def __init__(self, name: str, argv: list[str], ready: str, pattern: str = "",
                  typed: str = "", port: int = 0, cwd: str | None = None,
-                 java: str = "java", point: str | None = None) -> None:
+                 java: str = "java", point: str | None = None, path: str = "/") -> None:
         self.name = name
         self.point = point        # JFAST_READY for jfast's rows (a call point), else auto
         self.argv = argv          # java's arguments
@@ -123,6 +125,7 @@ class Case:
         self.pattern = re.compile(pattern) if pattern else None
         self.typed = typed        # typed on the terminal at launch (tty cases)
         self.port = port
+        self.path = path          # asked for on `port` (port cases)
         self.cwd = cwd
 
 
@@ -317,7 +320,8 @@ def _ready(proc, cmd, case, env, settle, t0, master, mem) -> tuple[float, int]:
                 time.sleep(1.5)
             while True:
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{case.port}/", timeout=5) as r:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{case.port}{case.path}",
+                                                timeout=5) as r:
                         r.read()
                     break
                 except urllib.error.HTTPError:
@@ -387,7 +391,6 @@ def cases(work: Path) -> list[Case]:
                     "."], check=True)
     classes = work / "bench.jar"
     demo_jar = str(agentfiles.locate("jfast-demo.jar"))
-    jetty = "/usr/share/jetty9"
     (work / "diagram.puml").write_text(DIAGRAM)
     (work / "build.xml").write_text(BUILD)
     (work / "style.xsl").write_text(STYLE)
@@ -406,8 +409,11 @@ def cases(work: Path) -> list[Case]:
         Case("jython -c", [*jython, "-c", "print 6*7"], "line", r"^42"),
         Case("jython REPL", [*jython, "-Dpython.console=org.python.core.PlainConsole"],
              "tty", r"\b42\b", typed="print 6*7\n"),
-        Case("Jetty 9", ["-jar", f"{jetty}/start.jar", f"jetty.home={jetty}", f"jetty.base={jetty}",
-                         f"jetty.http.port={(port := free_port())}"], "port", port=port, cwd=jetty),
+        Case("Jetty 9", servers.jetty(port := free_port()), "port", port=port,
+             cwd=str(servers.JETTY_HOME)),
+        # Listens before it deploys its examples webapp, and is ready after.
+        Case("Tomcat 10", servers.tomcat(work / "tomcat", port := free_port(), free_port()),
+             "port", port=port, path=servers.TOMCAT_PAGE),
         Case("HTTP server", ["-cp", str(classes), "BenchServer", str(port := free_port())],
              "port", port=port),
         Case("PlantUML", plantuml, "exit"),
@@ -437,7 +443,8 @@ def cases(work: Path) -> list[Case]:
 
 
 def available(case: Case) -> bool:
-    paths = [a for a in case.argv if a.endswith(".jar")] + [shutil.which(case.java) or ""]
+    paths = [p for a in case.argv if a.endswith(".jar") for p in a.split(":")]
+    paths.append(shutil.which(case.java) or "")
     return all(os.path.exists(p) for p in paths)
 
 

@@ -12,22 +12,17 @@
  * after a restore; tell whether a class is initialized and write final
  * fields (JVMTI and JNI, instead of sun.misc.Unsafe, whose methods JDK 25
  * removes); keep jfast's own VM options out of the program's view. Put in
- * LD_PRELOAD, it is also the socket ready point: listen(2) of a TCP server
- * tells the agent before it happens, and bind(2) tells a port the kernel
- * chose (see listen below); and jfast_writes.c records the files the program
- * opens for writing.
+ * LD_PRELOAD, it is also the socket ready point, a TCP server's first wait
+ * for a connection (jfast_socket.c); and jfast_writes.c records the files the
+ * program opens for writing.
  */
 #define _GNU_SOURCE
 #include <jni.h>
 #include <jvmti.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <sys/mman.h>
@@ -158,145 +153,6 @@ replace_env(JNIEnv *env, jclass cls, jbyteArray block)
         rc = show_env(copy, (size_t)n);
     free(copy);
     return rc;
-}
-
-static JavaVM *listen_vm;
-static jclass listen_class;
-static jmethodID listen_method, kernel_port_method;
-static int listen_armed;
-
-/*
- * Ports the kernel chose at bind(2) (the program asked for port 0). A
- * restore brings the socket back on the same port, so a second restored
- * copy beside the first could not have it, where under java each copy gets
- * a port of its own. Kept here because only bind sees what was asked.
- */
-#define KERNEL_PORTS 64
-static int kernel_ports[KERNEL_PORTS];
-static unsigned kernel_port_count;
-
-/* Native.armListen0: TCP listens from now on are watched: one on a port the
- * kernel chose calls Native.kernelPortListen(port); with `point`, the first
- * other one calls Native.beforeListen(), on the listening thread. */
-static void JNICALL
-arm_listen(JNIEnv *env, jclass cls, jboolean point)
-{
-    JavaVM *vm;
-    if ((*env)->GetJavaVM(env, &vm) != 0)
-        return;
-    listen_class = (*env)->NewGlobalRef(env, cls);
-    listen_method = (*env)->GetStaticMethodID(env, cls, "beforeListen", "()V");
-    kernel_port_method = listen_method == NULL ? NULL
-        : (*env)->GetStaticMethodID(env, cls, "kernelPortListen", "(I)V");
-    if (listen_class == NULL || listen_method == NULL || kernel_port_method == NULL) {
-        (*env)->ExceptionClear(env);
-        return;
-    }
-    if (point)
-        __atomic_store_n(&listen_armed, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&listen_vm, vm, __ATOMIC_RELEASE);   /* last: listen reads it first */
-}
-
-static int is_tcp(int fd)
-{
-    int domain = 0, type = 0;
-    socklen_t len = sizeof(int);
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
-        return 0;
-    len = sizeof(int);
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
-        return 0;
-    return (domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM;
-}
-
-/* The port in an IPv4 or IPv6 address, or -1. */
-static int port_in(const struct sockaddr *addr)
-{
-    if (addr->sa_family == AF_INET)
-        return ntohs(((const struct sockaddr_in *)addr)->sin_port);
-    if (addr->sa_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
-    return -1;
-}
-
-static int bound_port(int fd)
-{
-    struct sockaddr_storage addr;
-    socklen_t len = sizeof(addr);
-    if (getsockname(fd, (struct sockaddr *)&addr, &len) != 0)
-        return -1;
-    return port_in((struct sockaddr *)&addr);
-}
-
-int bind(int fd, const struct sockaddr *addr, socklen_t len)
-{
-    static int (*real)(int, const struct sockaddr *, socklen_t);
-    int rc, saved, port;
-
-    if (real == NULL)
-        real = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
-    if (real == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    rc = real(fd, addr, len);
-    saved = errno;
-    if (rc == 0 && addr != NULL && len >= sizeof(struct sockaddr_in) && port_in(addr) == 0
-        && is_tcp(fd) && (port = bound_port(fd)) > 0) {
-        unsigned i = __atomic_fetch_add(&kernel_port_count, 1, __ATOMIC_ACQ_REL);
-        __atomic_store_n(&kernel_ports[i % KERNEL_PORTS], port, __ATOMIC_RELEASE);
-    }
-    errno = saved;
-    return rc;
-}
-
-/* The port if the kernel chose it at bind; -1 if it will choose one now
- * (listen binds an unbound socket); 0 if the program chose it. */
-static int kernel_port(int fd)
-{
-    int port = bound_port(fd);
-    unsigned i, n = __atomic_load_n(&kernel_port_count, __ATOMIC_ACQUIRE);
-    if (port == 0)
-        return -1;
-    for (i = 0; i < n && i < KERNEL_PORTS; i++)
-        if (__atomic_load_n(&kernel_ports[i], __ATOMIC_ACQUIRE) == port)
-            return port;
-    return 0;
-}
-
-/*
- * The checkpoint is taken here, with the socket bound but not listening:
- * no client can connect before it, however eagerly it retries (one that
- * did would make a checkpoint unsafe: it could replay a served request).
- * A restored program then listens itself. Only a Java thread can tell the
- * agent; any other caller, or a later listen, goes straight through. A
- * listen on a port the kernel chose is no ready point, and the agent tells
- * jfast that no checkpoint can be made from now on.
- */
-int listen(int fd, int backlog)
-{
-    static int (*real)(int, int);
-    int saved = errno, port;
-    JNIEnv *env;
-
-    if (real == NULL)
-        real = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
-    if (real == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    if (__atomic_load_n(&listen_vm, __ATOMIC_ACQUIRE) != NULL && is_tcp(fd)
-        && (*listen_vm)->GetEnv(listen_vm, (void **)&env, JNI_VERSION_1_8) == JNI_OK) {
-        port = kernel_port(fd);
-        if (port != 0)
-            (*env)->CallStaticVoidMethod(env, listen_class, kernel_port_method, (jint)port);
-        else if (__atomic_exchange_n(&listen_armed, 0, __ATOMIC_ACQ_REL))
-            (*env)->CallStaticVoidMethod(env, listen_class, listen_method);
-        if ((*env)->ExceptionCheck(env))
-            (*env)->ExceptionClear(env);
-    }
-    errno = saved;
-    return real(fd, backlog);
 }
 
 static jvmtiEnv *jvmti;
@@ -525,6 +381,7 @@ static char *agent_jar;
 static char *agent_options;     /* as given: "<agent jar>,<agent options>" */
 
 void jfast_writes_arm(const char *options);                               /* jfast_writes.c */
+void JNICALL jfast_arm_listen(JNIEnv *env, jclass cls, jboolean point);   /* jfast_socket.c */
 void jfast_call_arm(jvmtiEnv *jvmti, const char *options,
                     jvmtiEventCallbacks *callbacks);                      /* jfast_call.c */
 void jfast_call_start(jvmtiEnv *jvmti, JNIEnv *env, jclass agent);        /* jfast_call.c */
@@ -533,7 +390,7 @@ static const JNINativeMethod NATIVES[] = {
     {"trimMalloc0", "()I", (void *)trim_malloc},
     {"chdir0", "([B)I", (void *)change_dir},
     {"setenv0", "([B)I", (void *)replace_env},
-    {"armListen0", "(Z)V", (void *)arm_listen},
+    {"armListen0", "(Z)V", (void *)jfast_arm_listen},
     {"dropPreload0", "([BLjava/lang/Class;)Z", (void *)drop_preload},
     {"openPackage0", "(Ljava/lang/Module;Ljava/lang/String;Ljava/lang/Module;)I",
      (void *)open_package},

@@ -257,6 +257,8 @@ class ColdRun:
             self.remember_plain(self._plain)
         elif self._plain_later and self.best < 0:
             self.report.reason = f"no checkpoint yet: {self._plain_later}"
+        elif self._refusal and self.best < 0 and not self.report.reason:
+            self.report.reason = f"no checkpoint: {self._refusal}"    # said with no point tried
         self._publish_wait()
         self.io.finish()
         os.set_blocking(self.ev_r, False)     # the agent's last words (its exit hook)

@@ -114,6 +114,8 @@ class Dump:
         self._gate_fd: int | None = None         # the gate, open to write, once at_gate
         argv = [criu, "dump", "-t", str(pid), "-D", self.images, "-W", work,
                 "-o", "dump.log", "--leave-stopped", "--action-script", GATE_HOOK,
+                # a connection queued on a listening socket stays the cold run's
+                "--skip-in-flight",
                 *COMMON, *_mode()]
         if not rootless():
             argv.append("--tcp-established")    # TCP repair needs root's CAP_NET_ADMIN

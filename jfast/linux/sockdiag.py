@@ -4,11 +4,10 @@ the kernel's sock_diag netlink interface (what `ss` asks).
 Unix sockets: sock_diag names each with its bound name and its peer's
 inode, which /proc/net/unix leaves out (xguard.py needs both).
 
-TCP sockets: a cold run watches for the program's first listening socket
-by polling, every 10 ms at first. /proc/net/tcp walks the whole connection
-hash table on every read, empty buckets and all: 4 ms a table on this
-machine (262,144 buckets), 8 ms of each 10 on the program's CPUs. A dump
-of the listening sockets alone walks only the listening table (0.1 ms).
+TCP sockets: xguard.py looks for connections to X over TCP. sock_diag
+asks for one state's sockets; /proc/net/tcp walks the whole connection hash
+table on every read, empty buckets and all (4 ms a table on this machine,
+262,144 buckets).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ HEADER = struct.Struct("=IHHII")                    # struct nlmsghdr
 
 # TCP states as masks for tcp()
 ESTABLISHED, LISTEN = 1 << 1, 1 << 10
-CONNECTIONS = 0x1FFE & ~LISTEN        # states 1-12 (to NEW_SYN_RECV) but LISTEN
 TCP_REQUEST = struct.Struct("=BBBxI48x")            # inet_diag_req_v2, any socket id
 TCP_MESSAGE = struct.Struct("=BBxx2s2s16s16s4x8x16xI")  # inet_diag_msg, to its inode
 

@@ -11,9 +11,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,26 @@ def need_tool(name: str) -> str:
             pytest.fail(f"JFAST_MUST_WORK is set but {name} is missing: run ./setup.sh")
         pytest.skip(f"{name} is not installed: run ./setup.sh")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(port: int, path: str = "/", deadline: float = 60) -> str:
+    """The body at http://127.0.0.1:`port``path`, retrying until the
+    server answers, as a health check does."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                return r.read().decode()
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.02)
 
 
 def java_symlink(tmp_path: Path) -> Path:

@@ -9,11 +9,21 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, compile_java, java_symlink, need_tool, tmux, tmux_wait, with_api
+from conftest import (
+    JFAST,
+    Runner,
+    compile_java,
+    free_port,
+    get,
+    java_symlink,
+    need_tool,
+    tmux,
+    tmux_wait,
+    with_api,
+)
 
 from jfast.cold.warmup import MAIN_SAMPLES
 from jfast.criu import kdat
@@ -195,27 +205,11 @@ SERVER = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port: int, deadline: float = 60) -> str:
-    end = time.monotonic() + deadline
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                return r.read().decode()
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.02)
-
-
 def test_server_restores_at_its_listening_socket(runner: Runner, tmp_path: Path):
     """The client retries from the start, as health checks do: the first run
-    still checkpoints at the socket, taken just before it listens."""
+    checkpoints when the server first waits for a connection (the JDK's
+    HTTP server: an epoll_wait on its listening socket), before it serves
+    any."""
     classes = compile_java(tmp_path / "server", {"Server.java": SERVER})
     port = free_port()
     for expected in ("started", "restored", "restored"):

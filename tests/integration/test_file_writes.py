@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import JFAST, Runner, with_api
+from conftest import JFAST, Runner, free_port, with_api
 
 from jfast.store.entry import STALE_RUNS
 
@@ -101,7 +101,12 @@ SERVE = """
             }
             try (ServerSocket s = new ServerSocket(Integer.parseInt(args[0]), 50,
                                                    InetAddress.getLoopbackAddress())) {
-                System.out.println("listening");            // the socket ready point
+                System.out.println("listening");
+                s.setSoTimeout(1);
+                try {
+                    s.accept();                              // the socket ready point
+                } catch (SocketTimeoutException e) {
+                }
             }
         }
     }
@@ -137,8 +142,12 @@ ROTATE = """
             PrintStream out = new PrintStream(new FileOutputStream("activity.log"), true);
             out.println("started " + args[0]);
             if (args.length > 1) {                   // a server: the socket ready point
-                new java.net.ServerSocket(Integer.parseInt(args[1]), 50,
-                                          java.net.InetAddress.getLoopbackAddress()).close();
+                try (java.net.ServerSocket s = new java.net.ServerSocket(
+                        Integer.parseInt(args[1]), 50, java.net.InetAddress.getLoopbackAddress())) {
+                    s.setSoTimeout(1);
+                    s.accept();
+                } catch (java.net.SocketTimeoutException e) {
+                }
             } else {
                 dev.jfast.Jfast.ready();
             }
@@ -220,12 +229,6 @@ def classpath(tmp_path_factory: pytest.TempPathFactory) -> str:
         "InPlace.java": IN_PLACE, "Serve.java": SERVE,
         "Defaults.java": DEFAULTS, "Moves.java": MOVES, "Rotate.java": ROTATE,
         "Stamped.java": STAMPED, "Busy.java": BUSY})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def files(folder: Path) -> dict[str, str]:

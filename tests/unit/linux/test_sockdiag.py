@@ -21,7 +21,7 @@ def test_a_listening_socket_and_a_connection_are_listed():
         assert port in listening
         import os
         assert listening[port] in socket_inodes([os.getpid()])
-        pairs = {(local[1], remote[1]) for local, remote, _ in sockdiag.tcp(sockdiag.CONNECTIONS)}
+        pairs = {(local[1], remote[1]) for local, remote, _ in sockdiag.tcp(sockdiag.ESTABLISHED)}
         assert (client.getsockname()[1], port) in pairs and (port, client.getsockname()[1]) in pairs
     finally:
         for s in (accepted, client, server):

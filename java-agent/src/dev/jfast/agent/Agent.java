@@ -41,8 +41,8 @@ import java.util.Map;
  * <li>{@code record}: at exit of a cold (not restored) run, the classes the
  *     boot, platform and system loaders hold are written there.</li>
  * <li>{@code listen=1}: jfast put the native library first in LD_PRELOAD:
- *     under auto and socket, the first TCP listen(2) is a ready point
- *     ({@code ready socket}), taken before the socket listens; under any
+ *     under auto and socket, a TCP server's first wait for a connection is
+ *     a ready point ({@code ready socket}), before it accepts any; under any
  *     mode, a listen on a port the kernel chose ends checkpoints
  *     ({@code refuse <reason>}). The program's environment loses that
  *     LD_PRELOAD entry.</li>
@@ -254,7 +254,7 @@ public final class Agent {
         }
     }
 
-    /** The program is about to listen on a TCP port (Native.beforeListen). */
+    /** The program is about to wait for its first connection (Native.beforeWait). */
     static void socketReady() {
         if (restored || !socketPoint) {
             return;

@@ -54,14 +54,16 @@ final class Native {
     /**
      * TCP listen(2) calls from now on are watched: one on a port the kernel
      * chose calls {@link #kernelPortListen}; with {@code point}, the first
-     * other one calls {@link #beforeListen} first.
+     * wait for a connection on another one calls {@link #beforeWait} first
+     * (jfast_socket.c).
      */
     static void armListen(boolean point) {
         armListen0(point);
     }
 
-    /** Called by the native listen(2), on the thread about to listen. */
-    private static void beforeListen() {
+    /** Called by the native accept, poll or epoll_wait, on the thread about
+     * to wait for the program's first connection. */
+    private static void beforeWait() {
         Agent.socketReady();
     }
 
