@@ -591,20 +591,23 @@ def tables(results: list[dict], runs: int, floor: float) -> str:
     for res in results:
         out.append(f"| {res['name']} | " + " | ".join(
             f"{statistics.median(res['peaks'][r]) / 2**20:.0f}" for r in ROWS) + " |")
+    own_laps = ("imports", "parse", "key", "lookup", "sandbox", "go")
     out += ["", "Inside a restored run (median ms, from the run report). jfast's own share "
-            "is the interpreter's start-up plus imports, parse, key and lookup; `restore` is "
-            f"criu's restore. This interpreter starts in {floor * 1000:.0f} ms.", "",
-            "| program | imports | parse | key | lookup | restore | jfast's own |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+            "is the interpreter's start-up plus its laps: imports, parse, key, lookup, "
+            "sandbox (made, and criu exec'd in it) and go (replay, then the word to the "
+            "agent). `criu` is criu's process from exec to exit, `criu's own` the restore it "
+            "times itself (its stats), `resume` the agent making the program this run's. "
+            f"This interpreter starts in {floor * 1000:.0f} ms.", "",
+            "| program | " + " | ".join(own_laps) + " | jfast's own | criu | criu's own "
+            "| resume |", "|---|" + "---:|" * (len(own_laps) + 4)]
     for res in results:
         p = res["parts"]
-        if not p:                    # plain java, from the quick look: no report
-            out.append(f"| {res['name']} | - | - | - | - | - | - |")
-            continue
-        own = floor * 1000 + sum(p.get(k, 0) for k in ("imports", "parse", "key", "lookup"))
+        cells = [p.get(k) for k in (*own_laps, "own", "criu", "criu_own", "resume")]
+        if p:
+            cells[len(own_laps)] = floor * 1000 + sum(p.get(k, 0) for k in own_laps)
+        # plain java runs from the quick look, with no report
         out.append(f"| {res['name']} | " + " | ".join(
-            f"{p.get(k, 0):.1f}" for k in ("imports", "parse", "key", "lookup", "restore"))
-            + f" | {own:.0f} |")
+            "-" if v is None else f"{v:.1f}" for v in cells) + " |")
     out += ["", "Making the checkpoint: which run makes it (a `main` one needs the class "
             "list of an earlier run) and how long the program stands still in that run, for "
             "its GC and heap trim, then criu's dump (ms, one run).", "",

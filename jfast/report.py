@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
-from jfast import STARTED, __version__
+from jfast import STARTED, __version__, jsoncodec
 from jfast.settings import current
 
 
@@ -37,9 +36,10 @@ class Report:
         self.outcome = outcome
         self.program_ran = True
 
-    def lap(self, name: str) -> None:
-        """Record the time since the previous lap under `name`."""
-        now = time.monotonic()
+    def lap(self, name: str, now: float | None = None) -> None:
+        """Record the time since the previous lap under `name`, until `now`
+        (time.monotonic()'s) or this moment."""
+        now = time.monotonic() if now is None else now
         self.timings_ms[name] = round((now - self._last) * 1000, 2)
         self._last = now
 
@@ -48,7 +48,7 @@ class Report:
         path = current().report
         if not path:
             return
-        line = json.dumps({k: getattr(self, k) for k in self.FIELDS}, sort_keys=True) + "\n"
+        line = jsoncodec.dumps({k: getattr(self, k) for k in self.FIELDS}, sort_keys=True) + "\n"
         try:
             # One write() on an O_APPEND fd keeps concurrent runs' lines whole.
             # Not through a link: in a shared sticky folder another user's

@@ -1,10 +1,13 @@
-"""What a dump's images say of the regular files a restore reopens.
+"""What CRIU's images say: the regular files a restore reopens, and how
+long criu's own restore took.
 
 CRIU writes `files.img` as its two magic numbers, then each file as a
 32-bit little-endian length and a protobuf `file_entry` (CRIU's
-images/fdinfo.proto and images/regfile.proto). jfast reads only the fields
-of regular files it acts on, with the few lines of protobuf decoding that
-takes, rather than depend on CRIU's Python package.
+images/fdinfo.proto and images/regfile.proto); `stats-restore`, in the
+restore's work folder, as the same header and one `stats_entry`
+(images/stats.proto). jfast reads only the fields it acts on, with the few
+lines of protobuf decoding that takes, rather than depend on CRIU's Python
+package.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from dataclasses import dataclass
 from jfast.errors import FastPathUnavailable
 
 FILES_IMG = "files.img"
+STATS_RESTORE = "stats-restore"
 IMG_COMMON_MAGIC, FILES_MAGIC = 0x54564319, 0x56303138
+# stats_entry: restore = 2; restore_stats_entry: restore_time = 4 (µs)
+_STATS_RESTORE, _RESTORE_TIME = 2, 4
 FD_TYPE_REG = 1
 # file_entry: type = 1, reg = 3; reg_file_entry: flags = 2, pos = 3, name = 6,
 # size = 8, ext = 9
@@ -105,3 +111,16 @@ def regular_files(images: str) -> list[RegularFile]:
         return out
     except (OSError, ValueError, struct.error, KeyError, IndexError) as e:
         raise FastPathUnavailable("cannot read CRIU's image", f"{path}: {e}") from e
+
+
+def restore_ms(work: str) -> float | None:
+    """criu's own time for the restore whose work folder is `work` (its
+    stats), or None where it wrote none."""
+    try:
+        with open(os.path.join(work, STATS_RESTORE), "rb") as f:
+            data = f.read()
+        (length,) = struct.unpack_from("<I", data, 8)
+        restore = _fields(_fields(data[12:12 + length])[_STATS_RESTORE][0])  # type: ignore[arg-type]
+        return int(restore[_RESTORE_TIME][0]) / 1000
+    except (OSError, ValueError, struct.error, KeyError, IndexError, TypeError):
+        return None

@@ -19,7 +19,6 @@ its key (docs/architecture.md, "Display").
 from __future__ import annotations
 
 import os
-import re
 
 from jfast.errors import FastPathUnavailable
 from jfast.java.cmdline import JavaCommand, tokenize
@@ -28,7 +27,7 @@ from jfast.settings import Settings
 
 MODES = ("auto", "virtual", "host", "none")
 DEFAULT_SCREEN = "1280x1024x24"
-SCREEN_RE = re.compile(r"^\d{2,5}x\d{2,5}x(8|15|16|24|32)$")
+SCREEN_DEPTHS = ("8", "15", "16", "24", "32")
 HEADLESS = "-Djava.awt.headless=true"
 # Names in a main class's constant pool that mean "this program opens a window".
 GUI_MARKERS = (b"javax/swing/JFrame", b"javax/swing/JDialog", b"javax/swing/JWindow",
@@ -108,7 +107,7 @@ def resolve(env: dict[str, str], cmd: JavaCommand, cwd: str,
     if mode != "virtual":
         return DisplayPlan(mode, why, env)
     screen = settings.screen or DEFAULT_SCREEN
-    if not SCREEN_RE.match(screen):
+    if not _is_screen(screen):
         raise FastPathUnavailable(f"JFAST_SCREEN={screen} is not a screen",
                                   "use WIDTHxHEIGHTxDEPTH, e.g. 1280x1024x24")
     xvfb = settings.xvfb or which("Xvfb", env.get("PATH", os.defpath))
@@ -118,6 +117,13 @@ def resolve(env: dict[str, str], cmd: JavaCommand, cwd: str,
                                   "to run without a display")
     return DisplayPlan("virtual", why, env, xvfb=xvfb, screen=screen,
                        xvfb_args=settings.xvfb_args)
+
+
+def _is_screen(screen: str) -> bool:
+    """WIDTHxHEIGHTxDEPTH, as Xvfb's -screen takes it."""
+    parts = screen.split("x")
+    return (len(parts) == 3 and all(p.isascii() and p.isdigit() and 2 <= len(p) <= 5
+                                    for p in parts[:2]) and parts[2] in SCREEN_DEPTHS)
 
 
 def headless(cmd: JavaCommand, env: dict[str, str]) -> bool:
@@ -140,11 +146,11 @@ def opens_windows(cmd: JavaCommand, cwd: str, memo: str | None = None) -> bool:
     ident = _jars_identity(cmd, cwd) if memo else None
     if ident is None:
         return _scan_main_class(cmd, cwd)
-    import json
+    from jfast import jsoncodec
 
     try:
         with open(memo) as f:
-            known: dict = json.load(f)
+            known: dict = jsoncodec.loads(f.read())
     except (OSError, ValueError):
         known = {}
     if ident not in known:
@@ -154,7 +160,7 @@ def opens_windows(cmd: JavaCommand, cwd: str, memo: str | None = None) -> bool:
         from jfast.linux.fs import atomic_write
 
         try:
-            atomic_write(memo, json.dumps(known))
+            atomic_write(memo, jsoncodec.dumps(known))
         except OSError:
             pass
     return bool(known[ident])
@@ -221,9 +227,9 @@ def taken_numbers() -> set[int]:
     try:
         with open("/proc/net/unix") as f:
             for line in f:
-                m = re.search(r"/tmp/\.X11-unix/X(\d+)$", line.strip())
-                if m:
-                    taken.add(int(m.group(1)))
+                _, sep, number = line.strip().rpartition("/tmp/.X11-unix/X")
+                if sep and number.isascii() and number.isdigit():
+                    taken.add(int(number))
     except OSError:
         pass
     return taken

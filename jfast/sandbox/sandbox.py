@@ -17,8 +17,9 @@ fresh sandbox never finds its PIDs taken by criu itself (docs/architecture.md,
 
 from __future__ import annotations
 
+# signal.py only wraps _signal in enums, and enum is 1.5 ms of a restore's imports.
+import _signal as signal
 import os
-import signal
 import sys
 import time
 
@@ -90,6 +91,7 @@ class Sandbox:
         self._status = os.fdopen(status_r, "r", buffering=1)
         self._returncode: int | None = None
         self.signal: int | None = None     # set by wait() when the program died of one
+        self.exec_at: float | None = None  # time.monotonic() when the init exec'd argv
         # The holder's "init PID" and the init's first report race each other.
         self._early: list[tuple[str, str]] = []
         while True:
@@ -106,8 +108,11 @@ class Sandbox:
     # -- parent side -------------------------------------------------------
 
     def _read(self) -> tuple[str, str]:
-        word, _, rest = self._status.readline().strip().partition(" ")
-        return (word or "failed"), (rest or "the sandbox died")
+        while True:
+            word, _, rest = self._status.readline().strip().partition(" ")
+            if word != "exec":
+                return (word or "failed"), (rest or "the sandbox died")
+            self.exec_at = float(rest)     # the monotonic clock is the host's: ours too
 
     def next_status(self) -> tuple[str, str]:
         """The init's next report: ('started'|'restored', pid) or ('failed', why)."""
@@ -234,6 +239,8 @@ class Sandbox:
                 _exec(spawn, new_session=spawn.restore_pidfile is None, failed=exec_w)
             os.close(exec_w)
             why = os.read(exec_r, 1024)
+            if not why:
+                _report(status_w, f"exec {time.monotonic()}")
             os.close(exec_r)
             _close_quietly(spawn.fds.values())
             if why:

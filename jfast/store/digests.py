@@ -5,9 +5,9 @@ remembered across runs by file identity (linux/fs.py) in the cache's
 
 from __future__ import annotations
 
-import json
 import os
 
+from jfast import jsoncodec
 from jfast.linux.fs import atomic_write, identity
 from jfast.linux.sha256 import sha256
 from jfast.store import integrity, trust
@@ -25,7 +25,7 @@ class FileDigests:
             if trust.problem(self.path):
                 raise ValueError(self.path)
             with open(self.path) as f:
-                self.memo: dict[str, dict] = json.load(f)
+                self.memo: dict[str, dict] = jsoncodec.loads(f.read())
             if not isinstance(self.memo, dict):
                 raise ValueError(self.path)
         except (OSError, ValueError):
@@ -74,7 +74,7 @@ class FileDigests:
 
     def save(self) -> None:
         if self.dirty:
-            atomic_write(self.path, json.dumps(self.memo))
+            atomic_write(self.path, jsoncodec.dumps(self.memo))
 
 
 def dir_digest(path: str) -> str:

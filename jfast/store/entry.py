@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import time
 
+from jfast import jsoncodec
 from jfast.errors import JfastError
 from jfast.linux.fs import atomic_write, fresh_name, remove_tree
 from jfast.linux.sha256 import sha256
@@ -81,7 +82,7 @@ class Meta:
         """The manifest in `text` of the entry named `key`; BadEntry says
         what is wrong with it."""
         try:
-            raw = _json().loads(text)
+            raw = jsoncodec.loads(text)
         except ValueError as e:
             raise BadEntry(f"{META} is not JSON ({e})") from None
         if not isinstance(raw, dict):
@@ -477,17 +478,10 @@ def _append(path: str, data: bytes) -> None:
 
 def _write(path: str, meta: dict) -> None:
     meta[SELF_DIGEST] = _digest(meta)
-    atomic_write(path, _json().dumps(meta, indent=1, sort_keys=True))
+    atomic_write(path, jsoncodec.dumps(meta, indent=1, sort_keys=True))
 
 
 def _digest(meta: dict) -> str:
     """sha256 of the manifest's fields but this one, in a canonical form."""
     fields = {k: v for k, v in meta.items() if k != SELF_DIGEST}
-    return sha256(_json().dumps(fields, sort_keys=True).encode()).hexdigest()
-
-
-def _json():
-    """json, loaded when first needed: 7 ms of imports (re, enum) that a
-    plain run's quick look at the cache (store/plainmemo.py) does without."""
-    import json
-    return json
+    return sha256(jsoncodec.dumps(fields, sort_keys=True).encode()).hexdigest()

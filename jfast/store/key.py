@@ -10,10 +10,9 @@ the agent moves a restored program to the caller's, and checks that it did.
 
 from __future__ import annotations
 
-import json
 import os
 
-from jfast import __version__
+from jfast import __version__, jsoncodec
 from jfast.java.cmdline import JavaCommand
 from jfast.java.jdk import java_home
 from jfast.linux.fs import identity
@@ -73,7 +72,7 @@ def material(parts: Parts, digests: FileDigests) -> dict:
 
 
 def key_of(material: dict) -> str:
-    blob = json.dumps(material, sort_keys=True).encode()
+    blob = jsoncodec.dumps(material, sort_keys=True).encode()
     return sha256(blob).hexdigest()[:32]
 
 

@@ -10,11 +10,11 @@ holds a PID that could be stale while its run is alive.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import contextmanager
 
+from jfast import jsoncodec
 from jfast.linux.fs import atomic_write
 from jfast.linux.procfs import children, stat
 
@@ -38,7 +38,7 @@ def register(root: str, info: dict) -> str | None:
     path = os.path.join(d, f"{pid}.json")
     try:
         os.makedirs(d, mode=0o700, exist_ok=True)
-        atomic_write(path, json.dumps(record))
+        atomic_write(path, jsoncodec.dumps(record))
     except OSError:
         return None               # ps will not see this run; the run itself goes on
     return path
@@ -76,7 +76,7 @@ def live(root: str) -> list[dict]:
         path = os.path.join(d, name)
         try:
             with open(path) as f:
-                record = json.load(f)
+                record = jsoncodec.loads(f.read())
         except (OSError, ValueError):
             continue
         if _start_ticks(record.get("pid", -1)) != record.get("start"):

@@ -3,14 +3,13 @@ the agent's pipes to this run's, then wait for the program like java would."""
 
 from __future__ import annotations
 
-import json
+import _signal as signal  # without enum: see sandbox/sandbox.py
 import os
 import select
-import signal
 import threading
 import time
 
-from jfast import STARTED
+from jfast import STARTED, jsoncodec
 from jfast.criu import criu, kdat
 from jfast.errors import FastPathUnavailable
 from jfast.java.protocol import CMD_FD, EV_FD
@@ -51,6 +50,9 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
         repeat.open()
         sb = _start(entry, meta, criu_path, io, env, work, {EV_FD: ev_w, CMD_FD: cmd_r},
                     repeat)
+        if sb.exec_at is not None:
+            report.lap("sandbox", sb.exec_at)    # made, and criu exec'd in it
+        report.lap("criu")                # criu restoring the program, start to exit
         # Signals sent to jfast reach the program from the moment it exists
         # (a stopped one gets them when it resumes).
         with sb.forwarding():
@@ -61,7 +63,7 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
                 sb.wait()    # the sandbox is gone, and with it any half-restored process
                 term.restored(None)
                 raise
-            report.lap("restore")
+            report.lap("resume")          # the agent making it this run's
             report.ran("restored")
             io.started()
             term.restored(meta.termios)
@@ -69,6 +71,7 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
             if meta.output is not None:  # what the cold run printed before its checkpoint
                 replay.replay(entry.output)
             _send(cmd_w, "go")           # and now the program goes on
+            report.lap("go")
             if VERBOSE:                  # the agent's lines from now on
                 threading.Thread(target=_show_agent_lines, args=(os.dup(ev_r),),
                                  daemon=True).start()
@@ -78,6 +81,10 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
             code = sb.wait()
         report.exit_signal = sb.signal
         io.finish()
+        from jfast.criu import images     # after the program: its dataclasses cost 6 ms
+        own = images.restore_ms(work)
+        if own is not None:
+            report.timings_ms["criu_own"] = own
         return code
     except BaseException:
         repeat.abandon()     # before `finish`: the files as they were; after it, nothing
@@ -136,7 +143,7 @@ def _resume(sb: Sandbox, entry: Entry, meta: Meta, env: dict[str, str], ev_r: in
     # A fresh JVM would have started when this run did (RuntimeMXBean).
     started = time.time() - (time.monotonic() - STARTED)
     os.set_blocking(cmd_w, False)        # never hang on an agent that went away
-    _send(cmd_w, "restored " + json.dumps({"cwd": os.getcwd(), "env": env,
+    _send(cmd_w, "restored " + jsoncodec.dumps({"cwd": os.getcwd(), "env": env,
                                            "start_ms": int(started * 1000)}))
     word, _, what = _verdict(ev_r, sb).partition(": ")
     if word == "failed":
