@@ -19,6 +19,9 @@ SUBCOMMANDS = {
                        "(jfast cache --help)"),
     "doctor": ("doctor", "can this machine restore Java programs, on this java? "
                          "[--java PATH] [--json]"),
+    "checkpoint": ("checkpoint", "run a java command line to its ready point, checkpoint it "
+                                 "and print the key [--ready P] [--timeout S] [--terminal] "
+                                 "-- JAVA-ARGS"),
     "ps": ("ps", "the programs jfast runs now, with their sandbox and display"),
     "screenshot": ("screenshot", "a PNG of a virtual-display program's screen [PID] [-o FILE]"),
     "install": ("install", "every JVM program of this user reaches jfast [--machine: all users]"),

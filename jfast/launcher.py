@@ -219,7 +219,8 @@ def _restore(run: Run, meta: Meta) -> int:
         return restore(run.entry, meta, run.criu, run.io, run.env, run.report)
 
 
-def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool) -> int:
+def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool,
+          ahead: float | None = None) -> int:
     if not cache.writable(run.root):
         raise set_aside or FastPathUnavailable("cache is read-only",
                                                f"{run.root}: no checkpoint can be made")
@@ -231,7 +232,7 @@ def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool) -> int
                         criu=run.criu, criu_version=criu_version,
                         agent_jar=run.agent, native=run.native, ready=run.ready,
                         material=run.material, display=run.screen, replace=replace,
-                        stale_runs=run.stale_runs)
+                        stale_runs=run.stale_runs, ahead=ahead)
     verbose(f"no checkpoint {run.entry.key}: starting {run.cmd.target} (ready point: "
             f"{run.ready}, display: {run.screen.mode}, as {run.screen.why})")
     with runs.registered(run.root, "started", run.entry.key, run.cmd.argv, run.screen.shown()):
@@ -240,6 +241,59 @@ def _cold(run: Run, set_aside: FastPathUnavailable | None, replace: bool) -> int
         run.report.outcome = "fallback"
         run.report.reason = "; ".join(filter(None, [str(set_aside), run.report.reason]))
     return code
+
+
+class NoCheckpoint(JfastError):
+    """`jfast checkpoint` made none (exit status 1); the message says why."""
+
+    exit_code = 1
+
+
+def checkpoint(argv: list[str], timeout: float) -> str:
+    """`jfast checkpoint`: run the java command line `argv` in its sandbox,
+    as `jfast ARGS` with the caller's stdio would, to its ready point,
+    checkpoint it there and stop it, within `timeout` seconds; the key of
+    the entry (one already made is kept). NoCheckpoint says why not."""
+    report = Report()
+    env = dict(os.environ)
+    settings = Settings(env)
+    java = find_java(env, settings)
+    if settings.disabled:
+        raise NoCheckpoint("JFAST_DISABLE is set: unset it to make a checkpoint")
+    cwd = os.getcwd()
+    cmd = cmdline.parse(argv, env, cwd)
+    report.program = cmd.target
+    if not cmd.launchable:
+        raise NoCheckpoint(f"java runs this command line as it is: {cmd.passthrough}")
+    report.lap("parse")
+    io = stdio.prepare()
+    try:
+        run = Run(cmd, java, env, settings, cwd, io, report)
+        _prepare(run)
+        meta, set_aside, stale = _look_up(run)
+        if meta is not None:
+            run.entry.release()
+            io.abandon()
+            if meta.plain:
+                raise NoCheckpoint(f"{run.entry.key} is plain: {meta.plain} (jfast cache "
+                                   "remove KEY to measure it again)")
+            verbose(f"{run.entry.key} is made already")
+            return run.entry.key
+        if run.entry.given_up():
+            raise NoCheckpoint(f"its checkpoints could not be restored ({run.entry.given_up()}): "
+                               "jfast cache prune lets jfast try again")
+        report.exit_status = _cold(run, set_aside, replace=stale, ahead=timeout)
+    except FastPathUnavailable as e:
+        io.abandon()
+        report.outcome, report.reason = "fallback", str(e)
+        raise NoCheckpoint(str(e)) from None
+    finally:
+        report.write()
+    if report.checkpoint != "created":
+        why = report.reason or (f"the program ended (status {report.exit_status}) before "
+                                "any ready point")
+        raise NoCheckpoint(why.removeprefix("no checkpoint: "))
+    return run.entry.key
 
 
 def _die_of(sig: int) -> None:

@@ -84,7 +84,7 @@ class Start:
     def __init__(self, *, java: str, argv: list[str], env: dict[str, str], entry: Entry,
                  criu: str, criu_version: str, agent_jar: str, native: str,
                  ready: str, material: dict, display=None, replace: bool = False,
-                 stale_runs: int = 0) -> None:
+                 stale_runs: int = 0, ahead: float | None = None) -> None:
         self.java = java
         self.argv = argv               # the user's java arguments, unchanged
         self.env = env
@@ -98,6 +98,9 @@ class Start:
         self.display = display         # display.DisplayPlan (JFAST_DISPLAY)
         self.replace = replace         # the entry is stale: checkpoint over it
         self.stale_runs = stale_runs   # stale entries replaced in a row (store/entry.py)
+        # `jfast checkpoint`: seconds to wait for a ready point, after which
+        # (or once the checkpoint is made) the program is stopped; None for a run.
+        self.ahead = ahead
 
 
 def pipe_resource(fd: int) -> str:
@@ -316,6 +319,14 @@ class ColdRun:
                 while self._events:             # including lines read during a GC wait
                     self._on_event(self._events.pop(0))
                 interval = points.interval(self.best)     # None: nothing left to poll
+                if self.plan.ahead is not None:
+                    left = self._spawned + self.plan.ahead - time.monotonic()
+                    if self.best >= 99:          # no checkpoint can come in this run
+                        self._stop_ahead(None)
+                    elif left <= 0:
+                        self._stop_ahead(f"no ready point within {self.plan.ahead:g} s")
+                    else:
+                        interval = min(left, left if interval is None else interval)
                 for key, _ in sel.select(0 if self._events else interval):
                     if key.data == "exit":
                         return
@@ -332,6 +343,11 @@ class ColdRun:
     def _on_event(self, line: str) -> None:
         word, _, arg = line.partition(" ")
         point, _, preload_ms = arg.partition(" ")
+        if (word == "ready" and point == "main" and self.plan.ahead is not None
+                and self.plan.ready == "auto"):
+            # Made ahead of time, a checkpoint waits for a later point: one at
+            # main needs the class list of an earlier run (--ready main asks for it).
+            return self._go()
         if word == "ready" and point in RANK:
             if point == "main" and self.plan.ready == "auto" and preload_ms.isdigit():
                 # A checkpoint at main saves the start and the preloading, and
@@ -358,6 +374,14 @@ class ColdRun:
                     return self._go()
             self.checkpoint(point)
         self._go()
+
+    def _stop_ahead(self, why: str | None) -> None:
+        """`jfast checkpoint`: the program goes no further than its ready
+        point (or, with `why`, runs no longer without reaching one)."""
+        if why is not None and self.best < 0:
+            self.report.reason = f"no checkpoint: {why}"
+        self.plan.ahead = None                   # said once
+        self.sandbox.kill()
 
     def _go(self) -> None:
         try:
@@ -457,6 +481,10 @@ class ColdRun:
                                            args=(pending, claim, point, manifest),
                                            name="jfast-publish")
         self._publisher.start()
+        if self.plan.ahead is not None:
+            self._publish_wait()
+            self._stop_ahead(None)
+            return
         self._prime()                            # for a stronger point later in the run
 
     def _prime(self) -> None:

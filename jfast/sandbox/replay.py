@@ -93,6 +93,21 @@ def _frames(data: bytes):
         pos += length
 
 
+def ends_line(path: str, fd: int = 1) -> bool:
+    """Whether what a checkpoint recorded at `path` on `fd` ends a line (or
+    is nothing), so that what comes next starts one."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return True
+    last = b"\n"
+    for at, chunk in _frames(data):
+        if at == fd and len(chunk):
+            last = bytes(chunk[-1:])
+    return last == b"\n"
+
+
 def _drained(read_end: int, thread: threading.Thread) -> bool:
     if not thread.is_alive():
         return True

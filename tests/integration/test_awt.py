@@ -261,6 +261,28 @@ def test_virtual_display_restores_the_window(runner: Runner, window_classes: str
     assert (rep["outcome"], rep["ready_point"]) == ("restored", "window"), rep
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("integration")
+def test_a_window_made_ahead_restores_on_the_first_run(runner: Runner, window_classes: str):
+    """`jfast checkpoint` of a GUI program: its window on the private display,
+    checkpointed and stopped; the first run of the same command is restored."""
+    need_tool("Xvfb")
+    env = no_display_env(runner, JFAST_DISPLAY="virtual")
+    args = ["-cp", window_classes, "Window", "ahead"]
+    made = subprocess.run([*JFAST, "checkpoint", "--", *args], capture_output=True, text=True,
+                          env=env, stdin=subprocess.DEVNULL, timeout=180)
+    assert made.returncode == 0, made.stderr
+    assert runner.last()["ready_point"] == "window"
+    first = Program([*JFAST, *args], env)
+    try:
+        assert first.expect("visible") == "window ahead visible true"
+        assert run_record(runner, first.proc.pid)["run"] == "restored"
+    finally:
+        assert first.stop() == 143
+    rep = runner.last()
+    assert (rep["outcome"], rep["key"]) == ("restored", made.stdout.splitlines()[-1]), rep
+
+
 def window_checkpoint(runner: Runner, argv: list[str], env: dict[str, str]):
     """A first run until its checkpoint at the window: (entry, meta)."""
     first = Program(argv, env)

@@ -71,6 +71,7 @@ final class Control extends Thread {
             Agent.log("a restore could not update on this JDK: " + missing);
         }
         ReadyPoint.send(missing.isEmpty() ? "prepared ok" : "prepared missing: " + join(missing));
+        HeapTrim.diagnostics();                      // off the dump's pause (HeapTrim)
         try {
             byte[] buf = new byte[1024];
             int len = 0;
