@@ -36,10 +36,11 @@ CRIU_SUITES=(trixie sid)
 # way-in tests (tests/integration/test_way_in.py): libsaxon-java (`java` from
 # PATH), libbatik-java (java-wrappers), ant ($JAVACMD), plantuml ($JAVA_HOME
 # or /usr/bin/java); systemd: its environment.d generator, as a desktop
-# session reads the variables.
+# session reads the variables; openssh-client: ssh-keygen signs and checks
+# exported checkpoints (jfast/fleet/signing.py).
 APT_PACKAGES=(openjdk-17-jdk-headless openjdk-17-jre gcc libc6-dev xvfb xauth x11-utils tmux
               jython jedit python3-venv python3-pip util-linux procps
-              libsaxon-java libbatik-java ant plantuml systemd)
+              libsaxon-java libbatik-java ant plantuml systemd openssh-client)
 # The tests' and the benchmark's servers (tests/integration/test_servers.py):
 # Debian's Jetty 9, and Tomcat 10 with its examples webapp (its -common
 # package alone: the tomcat10 one adds a system service).

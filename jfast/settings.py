@@ -33,6 +33,7 @@ class Settings:
         self.xvfb = env.get("JFAST_XVFB") or None              # the Xvfb binary
         self.xvfb_args = env.get("JFAST_XVFB_ARGS", "")        # more Xvfb arguments
         self.ready_points = _ready_points(env)       # the user's file (java/readyfile.py)
+        self.remote_trust = env.get("JFAST_REMOTE_TRUST") or None   # allowed-signers file
 
 
 def _ready_points(env: dict[str, str]) -> str | None:

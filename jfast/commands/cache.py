@@ -63,7 +63,8 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="jfast cache", description="See and manage jfast's checkpoint cache.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", metavar="{list,info,remove,prune,clear}")
+    sub = p.add_subparsers(dest="command",
+                           metavar="{list,info,remove,prune,clear,export,import}")
     ls = sub.add_parser("list", help="one line per entry (the default)")
     ls.add_argument("--json", action="store_true", help=JSON_HELP)
     info = sub.add_parser("info", help="everything about one entry")
@@ -80,6 +81,21 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--max-age", metavar="AGE", help="remove entries unused for longer than AGE")
     pr.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
     pr.add_argument("--json", action="store_true", help=JSON_HELP)
+    ex = sub.add_parser("export", help="write entries to an OCI layout file (docs/fleet.md)")
+    ex.add_argument("keys", nargs="+", metavar="KEY", help="keys or unique prefixes of them")
+    ex.add_argument("-o", "--output", required=True, metavar="FILE",
+                    help="the file to write (an OCI image layout, as a tar; 0600)")
+    ex.add_argument("--sign", metavar="KEYFILE",
+                    help="sign each entry with this SSH private key (ssh-keygen -Y sign)")
+    im = sub.add_parser("import", help="install the entries of an OCI layout file that this "
+                                       "machine can restore")
+    im.add_argument("file", metavar="FILE")
+    im.add_argument("--trust", metavar="FILE",
+                    help="the SSH allowed-signers file of trusted keys "
+                         "(default: $JFAST_REMOTE_TRUST)")
+    im.add_argument("--allow-unsigned", action="store_true",
+                    help="install entries that no trusted key signed: their images are "
+                         "process memory anyone could have written")
     cl = sub.add_parser("clear", help="remove every entry")
     cl.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
     cl.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -376,5 +392,36 @@ def _print_json(obj: dict) -> None:
     sys.stdout.write("\n")
 
 
+def cmd_export(root: Path, args: argparse.Namespace) -> int:
+    from jfast.fleet import artifact
+
+    keys = []
+    for k in args.keys:
+        item = _one(root, k)
+        if item is None:
+            return EXIT_NO_ENTRY
+        keys.append(item.key)
+    for e in artifact.export(str(root), keys, args.output, args.sign):
+        print(f"{e.key}  {format_size(e.image_bytes)} image, {format_size(e.layer_bytes)} "
+              f"compressed{', signed' if args.sign else ''}")
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_import(root: Path, args: argparse.Namespace) -> int:
+    from jfast.fleet import artifact
+
+    trust = args.trust or current().remote_trust
+    results = artifact.import_file(str(root), args.file, trust, args.allow_unsigned)
+    for r in results:
+        if isinstance(r, artifact.Refused):
+            print(f"jfast cache: refused {r}", file=sys.stderr)
+        else:
+            by = f", signed by {r.signer}" if r.signer else ", unsigned"
+            print(f"{r.key}  installed (made as {r.origin}{by})")
+    return EXIT_OK if results and all(not isinstance(r, artifact.Refused) for r in results) \
+        else EXIT_NO_ENTRY
+
+
 COMMANDS = {"list": cmd_list, "info": cmd_info, "remove": cmd_remove, "prune": cmd_prune,
-            "clear": cmd_clear}
+            "clear": cmd_clear, "export": cmd_export, "import": cmd_import}

@@ -64,6 +64,7 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "image_digests": (dict, False),
     "image_stamps": (dict, False),
     "image_bytes": (int, False),
+    "origin": (dict, False),        # imported: the key it had, who signed it (fleet/artifact.py)
 }
 # An entry with images has all of these.
 _IMAGE_FIELDS = ("ready_point", "stdio", "pipes", "display", "inputs", "output",

@@ -71,6 +71,21 @@ def material(parts: Parts, digests: FileDigests) -> dict:
     }
 
 
+# The material's fields that name this machine's own files and user, not
+# the program: another machine that has the same program gives them its own
+# values (localized). Whether its platform can restore the image is
+# fleet/platform.py's to say.
+MACHINE_FIELDS = ("java", "criu", "uid", "kernel", "cpu")
+
+
+def localized(material: dict, java: str, criu_id: str) -> dict:
+    """An entry's key material as this machine makes it for the same program:
+    MACHINE_FIELDS replaced by its own (java's and criu's identity,
+    linux/fs.py)."""
+    return {**material, "java": identity(java), "criu": criu_id, "uid": os.getuid(),
+            "kernel": os.uname().release, "cpu": cpu_part()}
+
+
 def key_of(material: dict) -> str:
     blob = jsoncodec.dumps(material, sort_keys=True).encode()
     return sha256(blob).hexdigest()[:32]

@@ -81,7 +81,7 @@ def restore(entry: Entry, meta: Meta, criu_path: str, io: Stdio,
             code = sb.wait()
         report.exit_signal = sb.signal
         io.finish()
-        from jfast.criu import images     # after the program: its dataclasses cost 6 ms
+        from jfast.criu import images  # after the program: its dataclasses cost 6 ms
         own = images.restore_ms(work)
         if own is not None:
             report.timings_ms["criu_own"] = own

@@ -21,7 +21,7 @@ LAYERS = [
     {"jfast.sandbox"},
     {"jfast.criu"},
     {"jfast.display"},
-    {"jfast.cold", "jfast.warm"},
+    {"jfast.cold", "jfast.warm", "jfast.fleet"},
     {"jfast.launcher"},
     {"jfast.commands"},
     {"jfast.cli"},

@@ -16,7 +16,7 @@ from jfast.store.entry import Entry
 
 
 def cold_run(ready: str = "auto", entry: Entry | None = None) -> ColdRun:
-    run = ColdRun(SimpleNamespace(ready=ready, entry=entry), Report(), Stdio())
+    run = ColdRun(SimpleNamespace(ready=ready, entry=entry, ahead=None), Report(), Stdio())
     run.ev_r, ev_w = os.pipe()
     cmd_r, run.cmd_w = os.pipe()
     run.test_pipes = (ev_w, cmd_r)

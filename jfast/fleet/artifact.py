@@ -1,0 +1,271 @@
+"""A cache entry as an OCI artifact (docs/fleet.md), the way Podman ships a
+container checkpoint as an image: one manifest per entry, of artifact type
+`application/vnd.jfast.checkpoint.v1`, whose config blob says what the
+checkpoint is and needs, and whose one layer is the entry (its manifest
+and images) as a gzipped tar.
+
+The config: `key` (the key on the making machine), `program` (its java
+arguments), `material` (the key material, store/key.py), `platform`
+(fleet/platform.py), `files` (sha256 of every file the image maps or
+reopens: java, libjvm, the C library, jars, fonts, the agent's library).
+A signature (signing.py) over the manifest's digest rides in the index's
+descriptor of it, annotation `dev.jfast.signature`.
+
+An import checks, before it writes anything to the cache: every blob's
+digest (layout.py), the signature against the trusted keys (unless the
+user said `--allow-unsigned`), the platform, every file's digest here, and
+the entry's own manifest (store/entry.py's checks, and that its key is its
+material's). It then installs the entry under the key this machine gives
+the same program (store/key.py's `localized`): nothing in the artifact
+chooses a path outside the cache, a sandbox setting or an option.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+import time
+
+from jfast import __version__
+from jfast.criu import criu
+from jfast.criu.images import regular_files
+from jfast.errors import JfastError
+from jfast.fleet import layout, platform, signing
+from jfast.linux.fs import identity, remove_tree
+from jfast.sandbox import userns
+from jfast.store import cache, key
+from jfast.store.admission import SetAside, admit
+from jfast.store.digests import FileDigests
+from jfast.store.entry import META, BadEntry, Entry, Meta, Pending
+
+ARTIFACT_TYPE = "application/vnd.jfast.checkpoint.v1"
+CONFIG_TYPE = "application/vnd.jfast.checkpoint.config.v1+json"
+LAYER_TYPE = "application/vnd.jfast.checkpoint.entry.v1.tar+gzip"
+SIGNATURE = "dev.jfast.signature"
+KEY_ANNOTATION = "dev.jfast.key"
+# What an entry's folder holds besides meta.json and images/ stays home:
+# its use counts and failures are this machine's.
+_SEALED = ("image_hash", "image_files", "image_digests", "image_stamps", "image_bytes")
+
+
+class Refused(JfastError):
+    """An artifact this machine will not install; the message says why."""
+
+    exit_code = 1
+
+
+class Exported:
+    def __init__(self, key: str, image_bytes: int, layer_bytes: int) -> None:
+        self.key, self.image_bytes, self.layer_bytes = key, image_bytes, layer_bytes
+
+
+def export(root: str, keys: list[str], out: str, sign_with: str | None = None) -> list[Exported]:
+    """Write the entries `keys` of the cache at `root` to the OCI layout
+    file `out`, signed with the private key file `sign_with` if given."""
+    writer = layout.Writer(out)
+    done, descriptors = [], []
+    try:
+        for k in keys:
+            desc, exported = _export_one(root, k, writer, sign_with)
+            descriptors.append(desc)
+            done.append(exported)
+        writer.close(descriptors)
+    except BaseException:
+        writer.abandon()
+        raise
+    return done
+
+
+def _export_one(root: str, k: str, writer: layout.Writer,
+                sign_with: str | None) -> tuple[dict, Exported]:
+    entry = Entry(root, k)
+    try:
+        meta = admit(entry)             # checked as a restore checks it, and held
+    except SetAside as e:
+        raise JfastError(f"{k}: {e}") from None
+    if meta is None:
+        raise JfastError(f"{k}: no such checkpoint (jfast cache list)")
+    scratch = cache.scratch(root, "export.")
+    try:
+        if meta.plain:
+            raise JfastError(f"{k} is plain: it has no image to export")
+        config = {
+            "jfast": __version__, "key": k, "program": meta.argv, "material": meta.material,
+            "ready_point": meta.ready_point,
+            "platform": {**platform.facts(meta.raw["criu_version"], userns.rootless()),
+                         "kernel": meta.material.get("kernel"), "uid": meta.material.get("uid")},
+            "files": _mapped_files(root, entry.images)}
+        cfg = writer.blob_bytes(json.dumps(config, sort_keys=True).encode(), CONFIG_TYPE)
+        tar = os.path.join(scratch, "entry.tar.gz")
+        _pack(entry, tar)
+        layer = writer.blob_file(tar, LAYER_TYPE)
+    finally:
+        entry.release()
+        remove_tree(scratch)
+    manifest = {"schemaVersion": 2, "mediaType": layout.MANIFEST_TYPE,
+                "artifactType": ARTIFACT_TYPE, "config": cfg, "layers": [layer],
+                "annotations": {"org.opencontainers.image.created":
+                                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                KEY_ANNOTATION: k}}
+    desc = writer.blob_bytes(json.dumps(manifest, sort_keys=True).encode(),
+                             layout.MANIFEST_TYPE, artifactType=ARTIFACT_TYPE)
+    notes = {layout.REF_NAME: k}
+    if sign_with:
+        notes[SIGNATURE] = signing.sign(desc["digest"], sign_with)
+    return {**desc, "annotations": notes}, Exported(k, meta.image_bytes, layer["size"])
+
+
+def _mapped_files(root: str, images: str) -> dict[str, str]:
+    """sha256 of every file the image maps or reopens, as it is here (the
+    entry was just checked: these are the files it was made with)."""
+    digests = FileDigests(root)
+    out = {}
+    for f in regular_files(images):
+        if f.external or f.writable or not os.path.isfile(f.path):
+            continue            # stdio; the program's own output (writes.py); its folders
+        sha = digests.digest(f.path)
+        if sha != "missing":    # a deleted file: its bytes are in the image
+            out[f.path] = sha
+    return out
+
+
+def _pack(entry: Entry, out: str) -> None:
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w:gz",
+                                                  format=tarfile.PAX_FORMAT) as tar:
+        tar.add(os.path.join(entry.dir, META), arcname=META, filter=_plain)
+        for name in sorted(os.listdir(entry.images)):
+            tar.add(os.path.join(entry.images, name), arcname=f"images/{name}", filter=_plain)
+
+
+def _plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode = 0o600
+    return info
+
+
+class Installed:
+    def __init__(self, key: str, origin: str, signer: str | None) -> None:
+        self.key, self.origin, self.signer = key, origin, signer
+
+
+def import_file(root: str, path: str, trust: str | None,
+                allow_unsigned: bool) -> list[Installed | Refused]:
+    """Install every entry of the OCI layout file `path` that this machine
+    can restore; what it refused, with why, in their places."""
+    cache.ensure_dirs(root)
+    scratch = cache.scratch(root, "import.")
+    try:
+        reader = layout.Reader(path, scratch)
+        here = platform.facts(criu.require_usable(criu.find()), userns.rootless())
+        out: list[Installed | Refused] = []
+        for i, desc in enumerate(reader.manifests):
+            try:
+                out.append(_import_one(root, reader, desc, here, trust, allow_unsigned,
+                                       os.path.join(scratch, f"entry{i}")))
+            except Refused as e:
+                out.append(e)
+        return out
+    finally:
+        remove_tree(scratch)
+
+
+def _import_one(root: str, reader: layout.Reader, desc: dict, here: dict, trust: str | None,
+                allow_unsigned: bool, work: str) -> Installed:
+    notes = desc.get("annotations") or {}
+    name = str(notes.get(layout.REF_NAME, desc.get("digest")))
+    if desc.get("mediaType") != layout.MANIFEST_TYPE or desc.get("artifactType") != ARTIFACT_TYPE:
+        raise Refused(f"{name}: not a jfast checkpoint")
+    signer = _signer(name, desc, notes.get(SIGNATURE), trust, allow_unsigned)
+    manifest = reader.json(desc)
+    cfg, layers = manifest.get("config") or {}, manifest.get("layers") or []
+    if (cfg.get("mediaType") != CONFIG_TYPE or len(layers) != 1
+            or layers[0].get("mediaType") != LAYER_TYPE):
+        raise Refused(f"{name}: not a jfast checkpoint of this version")
+    config = reader.json(cfg)
+    why = platform.mismatch(config.get("platform") or {}, here)
+    if why:
+        raise Refused(f"{name}: made for another platform: {why}")
+    why = _files_differ(root, config.get("files"))
+    if why:
+        raise Refused(f"{name}: {why}")
+    os.mkdir(work, 0o700)
+    _unpack(reader.path(layers[0]), work)
+    with open(os.path.join(work, META)) as f:
+        text = f.read()
+    try:
+        meta = Meta.parse(text, str(config.get("key")))
+    except BadEntry as e:
+        raise Refused(f"{name}: {e}") from None
+    if key.key_of(meta.material) != meta.key:
+        raise Refused(f"{name}: its manifest's key is not its key material's")
+    material = key.localized(meta.material, meta.java, identity(criu.find()))
+    entry = Entry(root, key.key_of(material))
+    if entry.published():
+        return Installed(entry.key, meta.key, signer)        # here already
+    fields = {k: v for k, v in meta.raw.items()
+              if k not in (*_SEALED, "format", "created", "meta_sha256")}
+    fields.update(key=entry.key, material=material,
+                  origin={"key": meta.key, "signer": signer, "imported": time.time()})
+    pending = Pending(entry, images=os.path.join(work, "images"))
+    try:
+        pending.publish(fields)
+    except BaseException:
+        pending.discard()
+        raise
+    return Installed(entry.key, meta.key, signer)
+
+
+def _signer(name: str, desc: dict, signature: object, trust: str | None,
+            allow_unsigned: bool) -> str | None:
+    """Who signed the artifact, by the trusted keys; Refused unless the
+    user took unsigned ones in so many words."""
+    if trust and isinstance(signature, str):
+        try:
+            return signing.signer(desc["digest"], signature, trust)
+        except signing.SignatureError as e:
+            raise Refused(f"{name}: {e}") from None
+    if allow_unsigned:
+        return None
+    if not isinstance(signature, str):
+        raise Refused(f"{name}: unsigned (--allow-unsigned takes it anyway)")
+    raise Refused(f"{name}: signed, but no trusted keys are given (JFAST_REMOTE_TRUST or "
+                  "--trust: an allowed-signers file)")
+
+
+def _files_differ(root: str, files: object) -> str | None:
+    if not isinstance(files, dict):
+        return "its config lists no files"
+    digests = FileDigests(root)
+    for path, want in sorted(files.items()):
+        got = digests.digest(path) if os.path.isabs(path) else "missing"
+        if got != want:
+            return f"{path} {'is missing' if got == 'missing' else 'differs'} here"
+    return None
+
+
+def _unpack(layer: str, into: str) -> None:
+    """The entry's meta.json and images/ from the layer, as regular files
+    only, under `into`: no links, devices, absolute paths or `..`."""
+    os.mkdir(os.path.join(into, "images"), 0o700)
+    try:
+        with tarfile.open(layer, mode="r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                ok = member.isfile() and (member.name == META or (
+                    len(parts) == 2 and parts[0] == "images"
+                    and parts[1] not in ("", ".", "..")))
+                if not ok:
+                    raise Refused(f"the entry holds {member.name!r}, which no entry holds")
+                src = tar.extractfile(member)
+                fd = os.open(os.path.join(into, *parts), os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                             0o600)
+                with os.fdopen(fd, "wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        dst.write(chunk)
+    except (OSError, tarfile.TarError, EOFError) as e:
+        raise Refused(f"the entry's layer cannot be read ({e})") from None
+    if not os.path.exists(os.path.join(into, META)):
+        raise Refused(f"the entry's layer holds no {META}")
