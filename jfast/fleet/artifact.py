@@ -8,8 +8,11 @@ The config: `key` (the key on the making machine), `program` (its java
 arguments), `material` (the key material, store/key.py), `platform`
 (fleet/platform.py), `files` (sha256 of every file the image maps or
 reopens: java, libjvm, the C library, jars, fonts, the agent's library).
-A signature (signing.py) over the manifest's digest rides in the index's
-descriptor of it, annotation `dev.jfast.signature`.
+A signature (signing.py) over the config's and the layer's digests rides
+in the manifest's annotations (`dev.jfast.signature`), beside the key and
+the program key (the key without the fields that name a machine's own
+files and user, store/key.py: the same on every machine that has the
+program, so a registry can name the artifact by it).
 
 An import checks, before it writes anything to the cache: every blob's
 digest (layout.py), the signature against the trusted keys (unless the
@@ -44,6 +47,7 @@ CONFIG_TYPE = "application/vnd.jfast.checkpoint.config.v1+json"
 LAYER_TYPE = "application/vnd.jfast.checkpoint.entry.v1.tar+gzip"
 SIGNATURE = "dev.jfast.signature"
 KEY_ANNOTATION = "dev.jfast.key"
+PROGRAM_KEY_ANNOTATION = "dev.jfast.program-key"
 # What an entry's folder holds besides meta.json and images/ stays home:
 # its use counts and failures are this machine's.
 _SEALED = ("image_hash", "image_files", "image_digests", "image_stamps", "image_bytes")
@@ -103,17 +107,23 @@ def _export_one(root: str, k: str, writer: layout.Writer,
     finally:
         entry.release()
         remove_tree(scratch)
+    notes = {"org.opencontainers.image.created": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                               time.gmtime()),
+             KEY_ANNOTATION: k, PROGRAM_KEY_ANNOTATION: key.program_key(meta.material)}
+    if sign_with:
+        notes[SIGNATURE] = signing.sign(signed(cfg, layer), sign_with)
     manifest = {"schemaVersion": 2, "mediaType": layout.MANIFEST_TYPE,
                 "artifactType": ARTIFACT_TYPE, "config": cfg, "layers": [layer],
-                "annotations": {"org.opencontainers.image.created":
-                                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                KEY_ANNOTATION: k}}
+                "annotations": notes}
     desc = writer.blob_bytes(json.dumps(manifest, sort_keys=True).encode(),
                              layout.MANIFEST_TYPE, artifactType=ARTIFACT_TYPE)
-    notes = {layout.REF_NAME: k}
-    if sign_with:
-        notes[SIGNATURE] = signing.sign(desc["digest"], sign_with)
-    return {**desc, "annotations": notes}, Exported(k, meta.image_bytes, layer["size"])
+    return {**desc, "annotations": {layout.REF_NAME: k}}, Exported(k, meta.image_bytes,
+                                                                  layer["size"])
+
+
+def signed(config: dict, layer: dict) -> str:
+    """What a signature covers: the config's and the layer's digests."""
+    return f"config={config['digest']} layer={layer['digest']}"
 
 
 def _mapped_files(root: str, images: str) -> dict[str, str]:
@@ -178,12 +188,13 @@ def _import_one(root: str, reader: layout.Reader, desc: dict, here: dict, trust:
     name = str(notes.get(layout.REF_NAME, desc.get("digest")))
     if desc.get("mediaType") != layout.MANIFEST_TYPE or desc.get("artifactType") != ARTIFACT_TYPE:
         raise Refused(f"{name}: not a jfast checkpoint")
-    signer = _signer(name, desc, notes.get(SIGNATURE), trust, allow_unsigned)
     manifest = reader.json(desc)
     cfg, layers = manifest.get("config") or {}, manifest.get("layers") or []
     if (cfg.get("mediaType") != CONFIG_TYPE or len(layers) != 1
             or layers[0].get("mediaType") != LAYER_TYPE):
         raise Refused(f"{name}: not a jfast checkpoint of this version")
+    signer = _signer(name, signed(cfg, layers[0]),
+                     (manifest.get("annotations") or {}).get(SIGNATURE), trust, allow_unsigned)
     config = reader.json(cfg)
     why = platform.mismatch(config.get("platform") or {}, here)
     if why:
@@ -218,13 +229,13 @@ def _import_one(root: str, reader: layout.Reader, desc: dict, here: dict, trust:
     return Installed(entry.key, meta.key, signer)
 
 
-def _signer(name: str, desc: dict, signature: object, trust: str | None,
+def _signer(name: str, what: str, signature: object, trust: str | None,
             allow_unsigned: bool) -> str | None:
-    """Who signed the artifact, by the trusted keys; Refused unless the
-    user took unsigned ones in so many words."""
+    """Who signed `what`, by the trusted keys; Refused unless the user took
+    unsigned ones in so many words."""
     if trust and isinstance(signature, str):
         try:
-            return signing.signer(desc["digest"], signature, trust)
+            return signing.signer(what, signature, trust)
         except signing.SignatureError as e:
             raise Refused(f"{name}: {e}") from None
     if allow_unsigned:

@@ -1,5 +1,8 @@
 """Who made a checkpoint: SSH signatures (`ssh-keygen -Y`, OpenSSH 8.1 and
-later), over a manifest's digest, in the namespace `jfast-checkpoint`.
+later) over the digests of an artifact's config and layer (which say
+everything a restore uses), in the namespace `jfast-checkpoint`. The
+signature travels in the manifest's annotations, so a registry keeps it
+with the artifact.
 
 An SSH key is what a fleet's operators already have and rotate, and
 OpenSSH's signature format needs no library here: the signer signs with a
@@ -24,8 +27,8 @@ class SignatureError(JfastError):
     """No signature could be made, or one is missing, unknown or wrong."""
 
 
-def _message(manifest_digest: str) -> bytes:
-    return f"jfast checkpoint {manifest_digest}\n".encode()
+def _message(signed: str) -> bytes:
+    return f"jfast checkpoint {signed}\n".encode()
 
 
 def _ssh_keygen() -> str:
@@ -35,13 +38,13 @@ def _ssh_keygen() -> str:
     return found
 
 
-def sign(manifest_digest: str, key_file: str) -> str:
-    """The armored SSH signature of `manifest_digest` by the private key in `key_file`."""
+def sign(signed: str, key_file: str) -> str:
+    """The armored SSH signature of `signed` (digests) by the private key in `key_file`."""
     tool = _ssh_keygen()
     with tempfile.TemporaryDirectory(prefix="jfast-sign.") as tmp:
         message = os.path.join(tmp, "manifest")
         with open(message, "wb") as f:
-            f.write(_message(manifest_digest))
+            f.write(_message(signed))
         res = subprocess.run([tool, "-Y", "sign", "-q", "-f", key_file, "-n", NAMESPACE, message],
                              capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
         if res.returncode != 0:
@@ -50,9 +53,9 @@ def sign(manifest_digest: str, key_file: str) -> str:
             return f.read()
 
 
-def signer(manifest_digest: str, signature: str, allowed_signers: str) -> str:
+def signer(signed: str, signature: str, allowed_signers: str) -> str:
     """The principal of `allowed_signers` whose key made `signature` over
-    `manifest_digest`; SignatureError naming what is wrong otherwise."""
+    `signed`; SignatureError naming what is wrong otherwise."""
     tool = _ssh_keygen()
     if not os.path.isfile(allowed_signers):
         raise SignatureError(f"{allowed_signers}: no such allowed-signers file")
@@ -68,7 +71,7 @@ def signer(manifest_digest: str, signature: str, allowed_signers: str) -> str:
             raise SignatureError(f"signed by a key {allowed_signers} does not list")
         for principal in principals:
             res = subprocess.run([tool, "-Y", "verify", "-f", allowed_signers, "-I", principal,
-                                  "-n", NAMESPACE, "-s", sig], input=_message(manifest_digest),
+                                  "-n", NAMESPACE, "-s", sig], input=_message(signed),
                                  capture_output=True, check=False)
             if res.returncode == 0:
                 return principal

@@ -86,6 +86,12 @@ def localized(material: dict, java: str, criu_id: str) -> dict:
             "kernel": os.uname().release, "cpu": cpu_part()}
 
 
+def program_key(material: dict) -> str:
+    """The key without MACHINE_FIELDS: the same on every machine that runs
+    the same program the same way (a registry names an artifact by it)."""
+    return key_of({k: v for k, v in material.items() if k not in MACHINE_FIELDS})
+
+
 def key_of(material: dict) -> str:
     blob = jsoncodec.dumps(material, sort_keys=True).encode()
     return sha256(blob).hexdigest()[:32]

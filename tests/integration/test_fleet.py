@@ -145,7 +145,9 @@ def with_platform(src: Path, dst: Path, change: dict, signer: str) -> None:
     w = layout.Writer(str(dst))
     cfg = w.blob_bytes(json.dumps(config).encode(), artifact.CONFIG_TYPE)
     layer = w.blob_file(r.path(manifest["layers"][0]), artifact.LAYER_TYPE)
-    new = w.blob_bytes(json.dumps({**manifest, "config": cfg, "layers": [layer]}).encode(),
+    notes = {**manifest["annotations"],
+             artifact.SIGNATURE: signing.sign(artifact.signed(cfg, layer), signer)}
+    new = w.blob_bytes(json.dumps({**manifest, "config": cfg, "layers": [layer],
+                                   "annotations": notes}).encode(),
                        layout.MANIFEST_TYPE, artifactType=artifact.ARTIFACT_TYPE)
-    w.close([{**new, "annotations": {**desc["annotations"],
-                                     artifact.SIGNATURE: signing.sign(new["digest"], signer)}}])
+    w.close([{**new, "annotations": desc["annotations"]}])

@@ -43,3 +43,17 @@ def test_the_key_holds_the_display_part(tmp_path: Path):
     jar.write_bytes(b"x")
     m = material(tmp_path, jar)
     assert m["display"] == {"mode": "none"} and m["cpu"] == key.cpu_part()
+
+
+def test_another_machine_gets_its_own_key_and_the_same_program_key(tmp_path: Path):
+    """What names this machine's files and user is replaced by the importing
+    machine's own (fleet/artifact.py); the rest is the program's."""
+    jar = tmp_path / "app.jar"
+    jar.write_bytes(b"jar bytes")
+    here = material(tmp_path, jar)
+    there = {**here, "java": "8:1234|0|0", "criu": "criu|2", "uid": here["uid"] + 1,
+             "kernel": "6.1.0-99", "cpu": "0123456789abcdef"}
+    assert key.key_of(there) != key.key_of(here)
+    assert key.program_key(there) == key.program_key(here) != key.key_of(here)
+    assert key.localized(there, shutil.which("java") or "/bin/sh", "criu|1") == here
+    assert key.program_key({**here, "args": ["b"]}) != key.program_key(here)
