@@ -280,6 +280,7 @@ def checkpoint(argv: list[str], timeout: float) -> str:
             verbose(f"{run.entry.key} is made already")
             return run.entry.key
         if run.entry.given_up():
+            io.abandon()
             raise NoCheckpoint(f"its checkpoints could not be restored ({run.entry.given_up()}): "
                                "jfast cache prune lets jfast try again")
         report.exit_status = _cold(run, set_aside, replace=stale, ahead=timeout)

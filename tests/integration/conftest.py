@@ -38,6 +38,20 @@ EARLY = """
     }
 """
 
+# A program that asks for a word at a prompt on its terminal (the stdin point).
+ASK = """
+    import java.io.*;
+    public class Ask {
+        public static void main(String[] a) throws IOException {
+            System.out.println("Ask 1.0, type a word");
+            System.out.print("word> ");
+            System.out.flush();
+            String w = new BufferedReader(new InputStreamReader(System.in)).readLine();
+            System.out.println("got " + w);
+        }
+    }
+"""
+
 
 def with_api(out: Path, sources: dict[str, str]) -> str:
     """Compile programs that call dev.jfast.Jfast.ready() into `out`; their

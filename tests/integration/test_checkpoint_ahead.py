@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import (
+    ASK,
     EARLY,
     JFAST,
     Runner,
@@ -112,20 +113,6 @@ def test_bad_arguments_are_a_usage_error(runner: Runner):
                        (["--timeout", "0", "--", "-version"], "--timeout")):
         made = checkpoint(runner, *args)
         assert made.returncode == 2 and said in made.stderr, made.stderr
-
-
-ASK = """
-    import java.io.*;
-    public class Ask {
-        public static void main(String[] a) throws IOException {
-            System.out.println("Ask 1.0, type a word");
-            System.out.print("word> ");
-            System.out.flush();
-            String w = new BufferedReader(new InputStreamReader(System.in)).readLine();
-            System.out.println("got " + w);
-        }
-    }
-"""
 
 
 def test_a_terminal_program_made_ahead_restores_at_a_terminal(runner: Runner,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import (
+    ASK,
     JFAST,
     Runner,
     compile_java,
@@ -358,18 +359,7 @@ def test_a_restored_prompt_shows_what_java_printed_before_it(runner: Runner, tmp
     """On a terminal, the banner and prompt a program printed through
     System.out before its ready point come back on a restored run."""
     need_tool("tmux")
-    classes = compile_java(tmp_path / "c", {"Ask.java": """
-        import java.io.*;
-        public class Ask {
-            public static void main(String[] a) throws IOException {
-                System.out.println("Ask 1.0, type a word");
-                System.out.print("word> ");
-                System.out.flush();
-                String w = new BufferedReader(new InputStreamReader(System.in)).readLine();
-                System.out.println("got " + w);
-            }
-        }
-        """})
+    classes = compile_java(tmp_path / "c", {"Ask.java": ASK})
     script = tmp_path / "ask.sh"
     exports = " ".join(f"{k}={v!r}" for k, v in runner.env.items()
                        if k.startswith("JFAST_") or k in ("HOME", "LANG"))
