@@ -45,6 +45,9 @@ APT_PACKAGES=(openjdk-17-jdk-headless openjdk-17-jre gcc libc6-dev xvfb xauth x1
 # Debian's Jetty 9, and Tomcat 10 with its examples webapp (its -common
 # package alone: the tomcat10 one adds a system service).
 SERVER_PACKAGES=(jetty9 tomcat10-common tomcat10-examples)
+# The tests' OCI registry (tests/integration/test_registry.py): the CNCF
+# distribution registry, and htpasswd for its users.
+REGISTRY_PACKAGES=(docker-registry apache2-utils)
 # Measured on this Debian 12: without libprotobuf-dev the build fails on
 # google/protobuf/descriptor.proto.
 CRIU_BUILD_DEPS=(build-essential libprotobuf-dev libprotobuf-c-dev
@@ -370,11 +373,15 @@ main() {
 
     local t0=$SECONDS
     if [[ $mode == test || $mode == bench ]]; then
-        apt_install_missing "${APT_PACKAGES[@]}" "${SERVER_PACKAGES[@]}"
-        # Tests and benchmark start Jetty themselves: a system service would only add noise.
-        if command -v systemctl >/dev/null && systemctl is-enabled jetty9 >/dev/null 2>&1; then
-            systemctl disable --now jetty9 >>"$LOG" 2>&1 || true
-        fi
+        apt_install_missing "${APT_PACKAGES[@]}" "${SERVER_PACKAGES[@]}" "${REGISTRY_PACKAGES[@]}"
+        # Tests and benchmark start Jetty and the registry themselves: system
+        # services would only add noise (and the registry's holds port 5000).
+        for service in jetty9 docker-registry; do
+            if command -v systemctl >/dev/null && systemctl is-enabled "$service" >/dev/null 2>&1
+            then
+                systemctl disable --now "$service" >>"$LOG" 2>&1 || true
+            fi
+        done
     else
         apt_install_missing "${APT_PACKAGES[@]}"
     fi

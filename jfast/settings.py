@@ -33,7 +33,13 @@ class Settings:
         self.xvfb = env.get("JFAST_XVFB") or None              # the Xvfb binary
         self.xvfb_args = env.get("JFAST_XVFB_ARGS", "")        # more Xvfb arguments
         self.ready_points = _ready_points(env)       # the user's file (java/readyfile.py)
-        self.remote_trust = env.get("JFAST_REMOTE_TRUST") or None   # allowed-signers file
+        # Checkpoints shared through a registry (docs/fleet.md)
+        self.remote = env.get("JFAST_REMOTE") or None              # oci://HOST[:PORT]/REPO
+        self.remote_timeout = env.get("JFAST_REMOTE_TIMEOUT", "").strip()   # a miss's budget
+        self.remote_trust = env.get("JFAST_REMOTE_TRUST") or None  # allowed-signers file
+        self.remote_unsigned = _on(env.get("JFAST_REMOTE_ALLOW_UNSIGNED"))  # take unsigned
+        self.remote_push = _on(env.get("JFAST_REMOTE_PUSH"))        # push new checkpoints
+        self.remote_sign = env.get("JFAST_REMOTE_SIGN") or None    # the key that signs them
 
 
 def _ready_points(env: dict[str, str]) -> str | None:

@@ -572,9 +572,16 @@ class ColdRun:
         claim.release()
         self.report.checkpoint = "none" if manifest.get("plain") else "created"
         self.report.timings_ms[f"publish_{point}"] = round((time.monotonic() - t0) * 1000, 2)
+        settings = Settings(self.plan.env)
+        if settings.remote_push and settings.remote and not manifest.get("plain"):
+            from jfast.fleet.registry import push_behind
+            try:
+                push_behind(self.plan.entry.root, self.plan.entry.key, self.plan.env)
+            except OSError as e:                 # the run goes on; `jfast cache push` by hand
+                verbose(f"cannot start the push of {self.plan.entry.key}: {e}")
         try:
             from jfast.store.prune import enforce_cap
-            over = enforce_cap(self.plan.entry.root, Settings(self.plan.env),
+            over = enforce_cap(self.plan.entry.root, settings,
                                self.plan.entry.key)
         except Exception as e:  # noqa: BLE001 - the cap is housekeeping; the run goes on
             verbose(f"cannot enforce the cache size limit: {type(e).__name__}: {e}")

@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="jfast cache", description="See and manage jfast's checkpoint cache.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command",
-                           metavar="{list,info,remove,prune,clear,export,import}")
+                           metavar="{list,info,remove,prune,clear,export,import,push,pull}")
     ls = sub.add_parser("list", help="one line per entry (the default)")
     ls.add_argument("--json", action="store_true", help=JSON_HELP)
     info = sub.add_parser("info", help="everything about one entry")
@@ -96,6 +96,21 @@ def parser() -> argparse.ArgumentParser:
     im.add_argument("--allow-unsigned", action="store_true",
                     help="install entries that no trusted key signed: their images are "
                          "process memory anyone could have written")
+    pu = sub.add_parser("push", help="push entries to an OCI registry (docs/fleet.md)")
+    pu.add_argument("keys", nargs="+", metavar="KEY", help="keys or unique prefixes of them")
+    pu.add_argument("--to", metavar="oci://HOST[:PORT]/REPO",
+                    help="the registry and repository (default: $JFAST_REMOTE)")
+    pu.add_argument("--sign", metavar="KEYFILE",
+                    help="sign with this SSH private key (default: $JFAST_REMOTE_SIGN)")
+    pl = sub.add_parser("pull", help="install a checkpoint from an OCI registry")
+    pl.add_argument("tag", metavar="TAG", help="the tag `push` printed")
+    pl.add_argument("--from", dest="source", metavar="oci://HOST[:PORT]/REPO",
+                    help="the registry and repository (default: $JFAST_REMOTE)")
+    pl.add_argument("--trust", metavar="FILE",
+                    help="the SSH allowed-signers file of trusted keys "
+                         "(default: $JFAST_REMOTE_TRUST)")
+    pl.add_argument("--allow-unsigned", action="store_true",
+                    help="install an entry no trusted key signed")
     cl = sub.add_parser("clear", help="remove every entry")
     cl.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
     cl.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -402,8 +417,8 @@ def cmd_export(root: Path, args: argparse.Namespace) -> int:
             return EXIT_NO_ENTRY
         keys.append(item.key)
     for e in artifact.export(str(root), keys, args.output, args.sign):
-        print(f"{e.key}  {format_size(e.image_bytes)} image, {format_size(e.layer_bytes)} "
-              f"compressed{', signed' if args.sign else ''}")
+        print(f"{e.key}  {format_size(e.image_bytes)} image, "
+              f"{format_size(e.layer_desc['size'])} compressed{', signed' if args.sign else ''}")
     print(f"wrote {args.output}")
     return EXIT_OK
 
@@ -423,5 +438,51 @@ def cmd_import(root: Path, args: argparse.Namespace) -> int:
         else EXIT_NO_ENTRY
 
 
+def _remote(url: str | None) -> object:
+    from jfast.fleet import registry
+
+    url = url or current().remote
+    if not url:
+        raise UsageError("no registry: give --to/--from oci://HOST[:PORT]/REPO or set "
+                         "JFAST_REMOTE")
+    return registry.Remote(url)
+
+
+def cmd_push(root: Path, args: argparse.Namespace) -> int:
+    from jfast.fleet import registry
+
+    remote = _remote(args.to)
+    keys = []
+    for k in args.keys:
+        item = _one(root, k)
+        if item is None:
+            return EXIT_NO_ENTRY
+        keys.append(item.key)
+    sign = args.sign or current().remote_sign
+    for art, tag in registry.push(str(root), keys, remote, sign):
+        print(f"{art.key}  pushed as {remote.target(tag)} ({format_size(art.layer_desc['size'])}"
+              f"{', signed' if sign else ', unsigned'})")
+    return EXIT_OK
+
+
+def cmd_pull(root: Path, args: argparse.Namespace) -> int:
+    from jfast.fleet import artifact, registry
+
+    remote = _remote(args.source)
+    try:
+        got = registry.pull(str(root), remote, args.tag, args.trust or current().remote_trust,
+                            args.allow_unsigned, timeout=60)
+    except artifact.Refused as e:
+        print(f"jfast cache: refused {e}", file=sys.stderr)
+        return EXIT_NO_ENTRY
+    if got is None:
+        print(f"jfast cache: {remote.target(args.tag)} does not exist", file=sys.stderr)
+        return EXIT_NO_ENTRY
+    by = f", signed by {got.signer}" if got.signer else ", unsigned"
+    print(f"{got.key}  installed (made as {got.origin}{by})")
+    return EXIT_OK
+
+
 COMMANDS = {"list": cmd_list, "info": cmd_info, "remove": cmd_remove, "prune": cmd_prune,
-            "clear": cmd_clear, "export": cmd_export, "import": cmd_import}
+            "clear": cmd_clear, "export": cmd_export, "import": cmd_import, "push": cmd_push,
+            "pull": cmd_pull}

@@ -36,6 +36,21 @@ def descriptor(media_type: str, digest: str, size: int, **extra: object) -> dict
     return {"mediaType": media_type, "digest": digest, "size": size, **extra}
 
 
+def describe(media_type: str, data: bytes, **extra: object) -> dict:
+    """The OCI descriptor of the blob `data`."""
+    return descriptor(media_type, "sha256:" + hashlib.sha256(data).hexdigest(), len(data),
+                      **extra)
+
+
+def describe_file(media_type: str, path: str, **extra: object) -> dict:
+    """The OCI descriptor of the file at `path` as a blob."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return descriptor(media_type, "sha256:" + h.hexdigest(), os.path.getsize(path), **extra)
+
+
 class Writer:
     """A layout tar being written at `path` (0600: images hold process
     memory); `close` puts it in place."""
@@ -52,25 +67,28 @@ class Writer:
         info.size, info.mode, info.mtime = size, 0o600, 0
         return info
 
+    def put(self, desc: dict, data: bytes | str) -> None:
+        """The blob `desc` describes: `data`, or the file at that path."""
+        digest = desc["digest"]
+        if digest in self._written:
+            return
+        self._written.add(digest)
+        member = self._member(f"blobs/sha256/{digest[7:]}", desc["size"])
+        if isinstance(data, bytes):
+            self._tar.addfile(member, io.BytesIO(data))
+        else:
+            with open(data, "rb") as f:
+                self._tar.addfile(member, f)
+
     def blob_bytes(self, data: bytes, media_type: str, **extra: object) -> dict:
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        if digest not in self._written:
-            self._written.add(digest)
-            self._tar.addfile(self._member(f"blobs/sha256/{digest[7:]}", len(data)),
-                              io.BytesIO(data))
-        return descriptor(media_type, digest, len(data), **extra)
+        desc = describe(media_type, data, **extra)
+        self.put(desc, data)
+        return desc
 
     def blob_file(self, path: str, media_type: str, **extra: object) -> dict:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(_CHUNK):
-                h.update(chunk)
-        digest, size = "sha256:" + h.hexdigest(), os.path.getsize(path)
-        if digest not in self._written:
-            self._written.add(digest)
-            with open(path, "rb") as f:
-                self._tar.addfile(self._member(f"blobs/sha256/{digest[7:]}", size), f)
-        return descriptor(media_type, digest, size, **extra)
+        desc = describe_file(media_type, path, **extra)
+        self.put(desc, path)
+        return desc
 
     def close(self, manifests: list[dict]) -> None:
         """Write the layout's index of `manifests` and put the file in place."""

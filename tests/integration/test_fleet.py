@@ -95,7 +95,7 @@ def test_what_an_import_refuses(runner: Runner, tmp_path: Path, made):
 
     unsigned = tmp_path / "unsigned.tar"
     export(runner, key, unsigned)
-    assert "unsigned (--allow-unsigned takes it anyway)" in refused(
+    assert "unsigned (--allow-unsigned, or JFAST_REMOTE_ALLOW_UNSIGNED=1" in refused(
         other, unsigned, "--trust", trusted)
 
     foreign_key = tmp_path / "stranger.tar"
