@@ -174,6 +174,14 @@ def _plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
+def this_machine(root: str) -> dict:
+    """This machine's platform (platform.py), criu's version remembered in
+    the cache at `root` as a run remembers it."""
+    found = criu.find()
+    version = criu.require_usable(found, os.path.join(root, "criu-version"), identity(found))
+    return platform.facts(version, userns.rootless())
+
+
 class Installed:
     def __init__(self, key: str, origin: str, signer: str | None) -> None:
         self.key, self.origin, self.signer = key, origin, signer
@@ -187,7 +195,7 @@ def import_file(root: str, path: str, trust: str | None,
     scratch = cache.scratch(root, "import.")
     try:
         reader = layout.Reader(path, scratch)
-        here = platform.facts(criu.require_usable(criu.find()), userns.rootless())
+        here = this_machine(root)
         out: list[Installed | Refused] = []
         for i, desc in enumerate(reader.manifests):
             try:
@@ -278,11 +286,17 @@ def _files_differ(root: str, files: object) -> str | None:
     if not isinstance(files, dict):
         return "its config lists no files"
     digests = FileDigests(root)
-    for path, want in sorted(files.items()):
-        got = digests.digest(path) if os.path.isabs(path) else "missing"
-        if got != want:
-            return f"{path} {'is missing' if got == 'missing' else 'differs'} here"
-    return None
+    try:
+        for path, want in sorted(files.items()):
+            got = digests.digest(path) if os.path.isabs(path) else "missing"
+            if got != want:
+                return f"{path} {'is missing' if got == 'missing' else 'differs'} here"
+        return None
+    finally:
+        try:
+            digests.save()      # the JDK's 170 MB are hashed once per machine, not per pull
+        except OSError:
+            pass
 
 
 def _unpack(layer: str, into: str) -> None:

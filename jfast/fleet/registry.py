@@ -23,11 +23,9 @@ import os
 import re
 import time
 
-from jfast.criu import criu
 from jfast.errors import JfastError
-from jfast.fleet import artifact, layout, platform
+from jfast.fleet import artifact, layout
 from jfast.linux.fs import remove_tree
-from jfast.sandbox import userns
 from jfast.store import cache
 
 _REPO = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
@@ -255,7 +253,7 @@ def pull(root: str, remote: Remote, tag_name: str, trust: str | None, allow_unsi
     cache.ensure_dirs(root)
     scratch = cache.scratch(root, "pull.")
     try:
-        here = platform.facts(criu.require_usable(criu.find()), userns.rootless())
+        here = artifact.this_machine(root)
         work = os.path.join(scratch, "entry")
         return artifact.install(root, remote.target(tag_name), manifest,
                                 Blobs(client, scratch), here, trust, allow_unsigned, work)
