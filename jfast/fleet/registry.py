@@ -81,8 +81,13 @@ class Client:
 
     def __init__(self, remote: Remote, timeout: float, deadline: float | None = None) -> None:
         try:
+            import logging
+
             import oras.provider
             import requests
+            # oras-py logs to stderr, which is the program's: jfast says
+            # what went wrong itself, in the report
+            logging.getLogger("oras").setLevel(logging.CRITICAL + 1)
         except ImportError as e:
             raise RemoteError(f"the registry client is missing ({e.name}): reinstall jfast "
                               "(./setup.sh)") from None
@@ -96,7 +101,9 @@ class Client:
         self.oras.session.request = lambda *a, **kw: request(*a, **{"timeout": self._left(),
                                                                     **kw})
         self.container = self.oras.get_container(remote.target("latest"))
-        self.oras.auth.load_configs(self.container, configs=[docker_config()])
+        creds = docker_config()
+        self.oras.auth.load_configs(self.container,
+                                    configs=[creds] if os.path.exists(creds) else [])
         # oras-py's basic backend fails on its own attribute without credentials
         self.anonymous = backend == "basic" and not getattr(self.oras.auth, "_basic_auth", None)
 

@@ -236,6 +236,7 @@ def test_a_registry_down_or_slow_costs_the_budget_at_most(runner: Runner, tmp_pa
     down = f"oci://127.0.0.1:{free_port()}/jfast/app"
     got = bob.jfast(*program, env={"JFAST_REMOTE": down})
     assert got.returncode == 7 and "cannot reach" in bob.last()["reason"], bob.last()
+    assert got.stderr == runner.java(*program).stderr      # nothing of jfast's or oras's
     (tmp_path / "carol").mkdir()
     carol = Runner(tmp_path / "carol")              # an empty cache again
     silent = socket.socket()
