@@ -407,15 +407,19 @@ def _print_json(obj: dict) -> None:
     sys.stdout.write("\n")
 
 
+def _keys(root: Path, prefixes: list[str]) -> list[str] | None:
+    """The whole keys of the entries `prefixes` name; None (said on stderr)
+    if one names none."""
+    items = [_one(root, k) for k in prefixes]
+    return None if None in items else [i.key for i in items]
+
+
 def cmd_export(root: Path, args: argparse.Namespace) -> int:
     from jfast.fleet import artifact
 
-    keys = []
-    for k in args.keys:
-        item = _one(root, k)
-        if item is None:
-            return EXIT_NO_ENTRY
-        keys.append(item.key)
+    keys = _keys(root, args.keys)
+    if keys is None:
+        return EXIT_NO_ENTRY
     for e in artifact.export(str(root), keys, args.output, args.sign):
         print(f"{e.key}  {format_size(e.image_bytes)} image, "
               f"{format_size(e.layer_desc['size'])} compressed{', signed' if args.sign else ''}")
@@ -452,12 +456,9 @@ def cmd_push(root: Path, args: argparse.Namespace) -> int:
     from jfast.fleet import registry
 
     remote = _remote(args.to)
-    keys = []
-    for k in args.keys:
-        item = _one(root, k)
-        if item is None:
-            return EXIT_NO_ENTRY
-        keys.append(item.key)
+    keys = _keys(root, args.keys)
+    if keys is None:
+        return EXIT_NO_ENTRY
     sign = args.sign or current().remote_sign
     for art, tag in registry.push(str(root), keys, remote, sign):
         print(f"{art.key}  pushed as {remote.target(tag)} ({format_size(art.layer_desc['size'])}"

@@ -117,6 +117,18 @@ def get(port: int, path: str = "/", deadline: float = 60) -> str:
             time.sleep(0.02)
 
 
+def keypair(folder: Path, name: str) -> tuple[str, str]:
+    """An SSH key file `name` in `folder`, and an allowed-signers file that
+    trusts it as `name@example` (jfast/fleet/signing.py)."""
+    key = folder / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                   check=True, stdin=subprocess.DEVNULL)
+    allowed = folder / f"{name}.allowed"
+    allowed.write_text(f"{name}@example " + " ".join(
+        (folder / f"{name}.pub").read_text().split()[:2]) + "\n")
+    return str(key), str(allowed)
+
+
 def java_symlink(tmp_path: Path) -> Path:
     """A folder whose `java` is jfast, to put first on PATH."""
     bindir = tmp_path / "bin"

@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import EARLY, JFAST, Runner, with_api
+from conftest import EARLY, JFAST, Runner, keypair, with_api
 
 from jfast.fleet import layout
 
@@ -27,17 +27,6 @@ def made(runner: Runner, tmp_path: Path) -> tuple[list[str], str]:
     runner.jfast(*args)
     assert runner.last()["checkpoint"] == "created", runner.last()
     return args, runner.last()["key"]
-
-
-def keypair(tmp_path: Path, name: str) -> tuple[str, str]:
-    """An SSH key file, and an allowed-signers file that trusts it."""
-    key = tmp_path / name
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
-                   check=True, stdin=subprocess.DEVNULL)
-    allowed = tmp_path / f"{name}.allowed"
-    allowed.write_text(f"{name}@example " + " ".join(
-        (tmp_path / f"{name}.pub").read_text().split()[:2]) + "\n")
-    return str(key), str(allowed)
 
 
 class Machine:

@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import EARLY, JFAST, Runner, free_port, need_tool, with_api
+from conftest import EARLY, JFAST, Runner, free_port, keypair, need_tool, with_api
 
 from jfast.fleet import artifact, registry, signing
 
@@ -110,16 +110,6 @@ class User:
     def entries(self) -> list[str]:
         folder = Path(self.env["JFAST_CACHE_DIR"]) / "entries"
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
-
-
-def keypair(tmp_path: Path, name: str) -> tuple[str, str]:
-    key = tmp_path / name
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
-                   check=True, stdin=subprocess.DEVNULL)
-    allowed = tmp_path / f"{name}.allowed"
-    allowed.write_text(f"{name}@example " + " ".join(
-        (tmp_path / f"{name}.pub").read_text().split()[:2]) + "\n")
-    return str(key), str(allowed)
 
 
 @pytest.fixture
