@@ -15,8 +15,8 @@ import sys
 # name: the module in jfast/commands that runs it, and what it is for
 SUBCOMMANDS = {
     "demo": ("demo", "the bundled demo: java, a first run, then restores, timed side by side"),
-    "cache": ("cache", "the checkpoint cache: list, info, remove, prune, clear "
-                       "(jfast cache --help)"),
+    "cache": ("cache", "the checkpoint cache: list, info, remove, prune, clear, export, "
+                       "import, push, pull (jfast cache --help)"),
     "doctor": ("doctor", "can this machine restore Java programs, on this java? "
                          "[--java PATH] [--json]"),
     "checkpoint": ("checkpoint", "run a java command line to its ready point, checkpoint it "

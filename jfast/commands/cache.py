@@ -1,4 +1,6 @@
-"""`jfast cache list|info|remove|prune|clear`: see and manage the checkpoint cache."""
+"""`jfast cache list|info|remove|prune|clear|export|import|push|pull`: see and
+manage the checkpoint cache, and carry its entries to other machines
+(jfast/fleet/, docs/fleet.md)."""
 
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ $JFAST_CACHE_MAX (default 4G; `off` for no limit).
 
 exit status:
   0  done
-  1  info, remove: no entry matches KEY
+  1  info, remove, export, push: no entry matches KEY; import, pull: an
+     entry was refused (the reason is on stderr), or the registry failed
   2  usage: unknown command or option, a bad size or age, an ambiguous KEY
   3  the cache directory cannot be used (another user could write it, I/O
      error, read-only: what could not be removed is listed as failed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,16 @@ def test_a_log_tail_names_the_errors(tmp_path: Path):
     log = tmp_path / "restore.log"
     log.write_text("(00.01) a\n(00.02) Error (criu/files.c:1): Can't open file\n(00.03) b\n")
     assert "Can't open file" in criu.log_tail(log)
+
+
+def test_a_gate_whose_reader_is_gone_is_no_error(tmp_path):
+    """criu's gate script can end (its sandbox went with the program)
+    between jfast's open of the gate and its word: nothing is left to tell."""
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    reader = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)
+    dump = object.__new__(criu.Dump)
+    dump.gate, dump._gate_fd = str(gate), os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+    os.close(reader)
+    dump._say(b"no\n")
+    assert dump._gate_fd is None
