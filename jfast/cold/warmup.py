@@ -260,8 +260,6 @@ class ColdRun:
             self.remember_plain(self._plain)
         elif self._plain_later and self.best < 0:
             self.report.reason = f"no checkpoint yet: {self._plain_later}"
-        elif self._refusal and self.best < 0 and not self.report.reason:
-            self.report.reason = f"no checkpoint: {self._refusal}"    # said with no point tried
         self._publish_wait()
         self.io.finish()
         os.set_blocking(self.ev_r, False)     # the agent's last words (its exit hook)
@@ -300,10 +298,21 @@ class ColdRun:
             elif line.startswith("env"):
                 self._env_read = line[4:]
             elif line.startswith("refuse "):
-                self._refusal = self._refusal or line[7:]
+                self._refuse(line[7:])
             else:
                 self._events.append(line)
         return bool(chunk)
+
+    def _refuse(self, why: str) -> None:
+        """The agent's word that no checkpoint can be made from now on in
+        this run (a listen on a port the kernel chose): none is tried, and
+        the report says why, unless one was made before it."""
+        if self._refusal is not None:
+            return
+        self._refusal = why
+        if self.best < 0:
+            self.report.reason = f"no checkpoint: {why}"
+        self.best = 99
 
     def _watch(self) -> None:
         """Serve the agent and poll for ready points until the program exits."""
