@@ -199,17 +199,25 @@ class Blobs:
                 raise RemoteError(f"{c.remote.host} answered {answer.status_code} for a blob")
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
-                for chunk in c._call("downloading a blob", answer.iter_content, 1 << 20):
-                    got += len(chunk)
-                    if got > size:
-                        break
-                    h.update(chunk)
-                    f.write(chunk)
-                    c._left()                   # the deadline holds for a slow download too
+                c._call("downloading a blob", self._copy, answer, f, h, size)
+                got = f.tell()
         if got != size or "sha256:" + h.hexdigest() != digest:
             raise artifact.Refused(f"blob {digest[:19]} does not match its digest: it was "
                                    "changed on the way or in the registry")
         return out
+
+    def _copy(self, answer, f, h, size: int) -> None:
+        """The body into `f` (and `h`), no more than `size` bytes and one
+        more; a timeout or a broken connection on the way is the
+        caller's RemoteError."""
+        got = 0
+        for chunk in answer.iter_content(1 << 20):
+            got += len(chunk)
+            h.update(chunk)
+            f.write(chunk)
+            if got > size:
+                return
+            self.client._left()               # the deadline holds for a slow download too
 
     def json(self, desc: dict) -> dict:
         with open(self.path(desc), "rb") as f:
