@@ -26,6 +26,7 @@ class Report:
         self.timings_ms: dict[str, float] = {}
         self.jfast_version = __version__
         self.program_ran = False                 # not in the report: see ran()
+        self.try_again = False      # not in the report: no checkpoint, by a timing another run may miss
         self._t0 = STARTED
         self._last = STARTED
         self.lap("imports")

@@ -460,6 +460,7 @@ class ColdRun:
                 wrote = self._writes({f.path for f in held if f.writable})
                 rewrites = writes.settle(wrote, held, self.writes_log)
             except writes.Unrepeatable as e:
+                self.report.try_again = e.again
                 raise _NoCheckpoint(str(e)) from None
             finally:
                 self._wake()

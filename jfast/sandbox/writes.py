@@ -33,7 +33,12 @@ PSEUDO = ("/proc/", "/sys/", "/dev/")
 
 
 class Unrepeatable(Exception):
-    """What the program did to a file, which a restore could not repeat."""
+    """What the program did to a file, which a restore could not repeat.
+    `again`: a matter of timing, which the next run may well not meet."""
+
+    def __init__(self, message: str, again: bool = False) -> None:
+        super().__init__(message)
+        self.again = again
 
 
 class Opened:
@@ -325,7 +330,8 @@ def settle(before: Collected, held: list, log: str | None = None) -> list[FileWr
             continue
         if f.path == log:
             raise Unrepeatable("a thread was writing to jfast's log of the program's files "
-                               "as the checkpoint was taken; the next run tries again")
+                               "as the checkpoint was taken; the next run tries again",
+                               again=True)
         w = before.writes.get(f.path)
         if w is None:
             if f.path in before.untouched:

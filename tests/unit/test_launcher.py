@@ -10,6 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from jfast import launcher
 from jfast.launcher import _inputs_changed
 from jfast.store.entry import Meta
 
@@ -131,3 +134,26 @@ def test_a_whole_environment_read_ignores_only_where_the_caller_is():
     assert "without $B" in _inputs_changed(read, {"A": "1", "B": "new"})
     named = Meta({"inputs": {"cwd": "/", "files": {}, "env": {"PWD": "/one"}}})
     assert "$PWD" in _inputs_changed(named, {"PWD": "/two"})          # read by name: counts
+
+
+def test_jfast_checkpoint_runs_again_only_after_a_matter_of_timing(monkeypatch):
+    tries: list[bool] = []
+
+    def once(argv, timeout, outcomes):
+        tries.append(True)
+        again = outcomes.pop(0)
+        if again is None:
+            return "key"
+        raise launcher.NoCheckpoint("no point", again=again)
+
+    outcomes = [True, True, None]
+    monkeypatch.setattr(launcher, "_checkpoint_once", lambda a, t: once(a, t, outcomes))
+    assert launcher.checkpoint(["-version"], 1) == "key" and len(tries) == 3
+    outcomes[:] = [True, True, True, None]
+    with pytest.raises(launcher.NoCheckpoint):          # not forever
+        launcher.checkpoint(["-version"], 1)
+    outcomes[:] = [False, None]
+    tries.clear()
+    with pytest.raises(launcher.NoCheckpoint, match="no point"):
+        launcher.checkpoint(["-version"], 1)
+    assert len(tries) == 1
