@@ -170,11 +170,17 @@ class Reader:
         return path
 
     def json(self, desc: dict) -> dict:
-        with open(self.path(desc), "rb") as f:
-            try:
-                doc = json.loads(f.read())
-            except ValueError as e:
-                raise LayoutError(f"blob {desc['digest']} is not JSON ({e})") from None
-        if not isinstance(doc, dict):
-            raise LayoutError(f"blob {desc['digest']} is not a JSON object")
-        return doc
+        return json_object(self.path(desc), desc["digest"])
+
+
+def json_object(path: str, name: str, error: type[JfastError] = LayoutError) -> dict:
+    """The JSON object in the blob file at `path`; `error` naming the blob
+    `name` when it holds anything else."""
+    with open(path, "rb") as f:
+        try:
+            doc = json.loads(f.read())
+        except ValueError as e:
+            raise error(f"blob {name} is not JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise error(f"blob {name} is not a JSON object")
+    return doc

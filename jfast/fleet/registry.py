@@ -192,42 +192,35 @@ class Blobs:
             raise artifact.Refused(f"a malformed blob descriptor: {desc}")
         out = os.path.join(self.work, digest[7:])
         c = self.client
-        h, got = hashlib.sha256(), 0
+        h = hashlib.sha256()
         answer = c._call("downloading a blob", c.oras.get_blob, c.container, digest, stream=True)
         with answer:
             if answer.status_code != 200:
                 raise RemoteError(f"{c.remote.host} answered {answer.status_code} for a blob")
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
-                c._call("downloading a blob", self._copy, answer, f, h, size)
-                got = f.tell()
+                got = c._call("downloading a blob", self._copy, answer, f, h, size)
         if got != size or "sha256:" + h.hexdigest() != digest:
             raise artifact.Refused(f"blob {digest[:19]} does not match its digest: it was "
                                    "changed on the way or in the registry")
         return out
 
-    def _copy(self, answer, f, h, size: int) -> None:
+    def _copy(self, answer, f, h, size: int) -> int:
         """The body into `f` (and `h`), no more than `size` bytes and one
-        more; a timeout or a broken connection on the way is the
-        caller's RemoteError."""
+        chunk more; how many it took. A timeout or a broken connection on
+        the way is the caller's RemoteError."""
         got = 0
         for chunk in answer.iter_content(1 << 20):
             got += len(chunk)
             h.update(chunk)
             f.write(chunk)
             if got > size:
-                return
+                break
             self.client._left()               # the deadline holds for a slow download too
+        return got
 
     def json(self, desc: dict) -> dict:
-        with open(self.path(desc), "rb") as f:
-            try:
-                doc = json.loads(f.read())
-            except ValueError:
-                raise artifact.Refused(f"blob {desc['digest'][:19]} is not JSON") from None
-        if not isinstance(doc, dict):
-            raise artifact.Refused(f"blob {desc['digest'][:19]} is not a JSON object")
-        return doc
+        return layout.json_object(self.path(desc), desc["digest"][:19], artifact.Refused)
 
 
 def push(root: str, keys: list[str], remote: Remote, sign_with: str | None,
