@@ -19,7 +19,6 @@
  */
 #define _GNU_SOURCE
 #include <jni.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,8 +28,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-/* The next definition of `name` after this library's, or NULL. */
-#define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
+#include "jfast_next.h"
+
+/* `real`: the C library's function this wrapper stands in for; where there
+ * is none, the wrapper fails with ENOSYS. */
+#define NEXT_OR_FAIL(name) \
+    NEXT(__typeof__(&name), #name); \
+    if (real == NULL) { \
+        errno = ENOSYS; \
+        return -1; \
+    }
 
 static JavaVM *agent_vm;
 static jclass native_class;
@@ -134,13 +141,8 @@ static int bound_port(int fd)
 
 int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    static __typeof__(&bind) real;
     int rc, saved, port;
-
-    if (real == NULL && (real = REAL(bind)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
+    NEXT_OR_FAIL(bind);
     rc = real(fd, addr, len);
     saved = errno;
     if (rc == 0 && addr != NULL && len >= sizeof(struct sockaddr_in) && port_in(addr) == 0
@@ -230,14 +232,9 @@ static void reach_point(void)
  */
 int listen(int fd, int backlog)
 {
-    static __typeof__(&listen) real;
     int saved = errno, port;
     JNIEnv *env;
-
-    if (real == NULL && (real = REAL(listen)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
+    NEXT_OR_FAIL(listen);
     if (is_tcp(fd) && (env = java_thread()) != NULL) {
         port = kernel_port(fd);
         if (port != 0) {
@@ -251,27 +248,24 @@ int listen(int fd, int backlog)
     return real(fd, backlog);
 }
 
-int accept(int fd, struct sockaddr *addr, socklen_t *len)
+/* An accept on a listener: the program waits for (or takes) a connection. */
+static void accept_point(int fd)
 {
-    static __typeof__(&accept) real;
-    if (real == NULL && (real = REAL(accept)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
     if (watching() && is_listener(fd))
         reach_point();
+}
+
+int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    NEXT_OR_FAIL(accept);
+    accept_point(fd);
     return real(fd, addr, len);
 }
 
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    static __typeof__(&accept4) real;
-    if (real == NULL && (real = REAL(accept4)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    if (watching() && is_listener(fd))
-        reach_point();
+    NEXT_OR_FAIL(accept4);
+    accept_point(fd);
     return real(fd, addr, len, flags);
 }
 
@@ -290,11 +284,7 @@ static void poll_point(const struct pollfd *fds, nfds_t n, int waits)
 
 int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
-    static __typeof__(&poll) real;
-    if (real == NULL && (real = REAL(poll)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
+    NEXT_OR_FAIL(poll);
     poll_point(fds, n, timeout != 0);
     return real(fds, n, timeout);
 }
@@ -302,23 +292,15 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
           const sigset_t *mask)
 {
-    static __typeof__(&ppoll) real;
-    if (real == NULL && (real = REAL(ppoll)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
+    NEXT_OR_FAIL(ppoll);
     poll_point(fds, n, timeout == NULL || timeout->tv_sec != 0 || timeout->tv_nsec != 0);
     return real(fds, n, timeout, mask);
 }
 
 int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
-    static __typeof__(&epoll_ctl) real;
     int rc, saved;
-    if (real == NULL && (real = REAL(epoll_ctl)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
+    NEXT_OR_FAIL(epoll_ctl);
     rc = real(epfd, op, fd, event);
     saved = errno;
     if (rc == 0 && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) && event != NULL
@@ -331,27 +313,24 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
     return rc;
 }
 
-int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
+/* A wait (a timeout other than 0) on an epoll set a listener is in. */
+static void epoll_point(int epfd, int timeout)
 {
-    static __typeof__(&epoll_wait) real;
-    if (real == NULL && (real = REAL(epoll_wait)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
     if (timeout != 0 && watching() && is_wait_set(epfd))
         reach_point();
+}
+
+int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
+{
+    NEXT_OR_FAIL(epoll_wait);
+    epoll_point(epfd, timeout);
     return real(epfd, events, max, timeout);
 }
 
 int epoll_pwait(int epfd, struct epoll_event *events, int max, int timeout,
                 const sigset_t *mask)
 {
-    static __typeof__(&epoll_pwait) real;
-    if (real == NULL && (real = REAL(epoll_pwait)) == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    if (timeout != 0 && watching() && is_wait_set(epfd))
-        reach_point();
+    NEXT_OR_FAIL(epoll_pwait);
+    epoll_point(epfd, timeout);
     return real(epfd, events, max, timeout, mask);
 }

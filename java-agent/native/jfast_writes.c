@@ -48,7 +48,6 @@
  * records nothing.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -58,6 +57,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "jfast_next.h"
 
 static char writes_log[PATH_MAX];
 
@@ -227,12 +228,6 @@ static void after_open(int fd, int flags, int existed)
 
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
-
-/* The C library's function of that name, looked up once per wrapper. */
-#define NEXT(type, name) \
-    static type real; \
-    if (real == NULL) \
-        real = (type)dlsym(RTLD_NEXT, name)
 
 static mode_t mode_arg(int flags, va_list ap)
 {

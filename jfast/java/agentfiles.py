@@ -52,7 +52,7 @@ def newest_source() -> float:
     for top in (AGENT_SOURCES, DEMO_SOURCES):
         for folder, _, files in os.walk(top):
             for name in files:
-                if name.endswith((".java", ".c")):
+                if name.endswith((".java", ".c", ".h")):
                     newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
     return newest
 
